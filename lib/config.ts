@@ -1,0 +1,262 @@
+/**
+ * The environment, read once at cold start into a frozen, typed object. Nothing else in lib/
+ * reads process.env. A malformed value throws a ConfigError that names the variable and says
+ * what is allowed, so a bad deployment fails its first invocation loudly instead of serving
+ * wrong answers (Powertools' envUtils pattern).
+ */
+import type { ApiVersion, Limits } from './iiif/types.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+export const DEFAULTS = {
+  SOURCE_KEY_TEMPLATE: '{id}',
+  DERIVATIVE_PREFIX: '',
+  PRESIGN_TTL_SECONDS: 3600,
+  IIIF_MAX_AREA: 100_000_000,
+  IIIF_DEFAULT_VERSION: '2',
+  IIIF_READ_SCOPE: 'iiif:read',
+  IIIF_RENDER_SCOPE: 'iiif:render',
+  IIIF_TILE_SIZE: 512,
+  JWT_ALGORITHMS: ['RS256', 'ES256', 'EdDSA'],
+  JWT_CLOCK_TOLERANCE_SECONDS: 30,
+  JWT_MAX_TOKEN_AGE_SECONDS: 86_400,
+  /** sharp's own default (0x3FFF squared): a 268-megapixel source is the most we decode. */
+  RENDER_MAX_INPUT_PIXELS: 268_402_689,
+  /** A request whose estimated render exceeds this goes asynchronous (API Gateway allows 30 s). */
+  RENDER_BUDGET_SECONDS: 20,
+  SOURCE_CACHE_DIR: '/tmp/recto-sources',
+  SOURCE_CACHE_MAX_BYTES: 400 * 1024 * 1024,
+  JPEG_QUALITY: 85,
+  WEBP_QUALITY: 80,
+  WEBP_EFFORT: 2,
+  PNG_COMPRESSION_LEVEL: 6,
+} as const;
+
+export const JWT_ALGORITHM_CHOICES = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHM_CHOICES)[number];
+
+export interface AuthConfig {
+  /** false only with IIIF_AUTH=off (local stack, conformance runs). */
+  readonly enabled: boolean;
+  readonly publicRead: boolean;
+  readonly readScope: string;
+  readonly renderScope: string;
+  readonly jwksUrl?: URL;
+  /** PEM (SPKI) or a JWK as JSON. */
+  readonly publicKey?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly clockToleranceSeconds: number;
+  readonly maxTokenAgeSeconds: number;
+}
+
+export interface EncodeConfig {
+  readonly jpegQuality: number;
+  readonly webpQuality: number;
+  readonly webpEffort: number;
+  readonly pngCompressionLevel: number;
+}
+
+export interface Config {
+  readonly sourceBucket: string;
+  readonly sourceKeyTemplate: string;
+  readonly derivativeBucket: string;
+  /** Empty, or ends with '/'. */
+  readonly derivativePrefix: string;
+  readonly s3Endpoint?: URL;
+  readonly presignTtlSeconds: number;
+  readonly limits: Limits;
+  readonly tileSize: number;
+  readonly publicBaseUrl?: string;
+  readonly defaultVersion: ApiVersion;
+  readonly auth: AuthConfig;
+  readonly render: {
+    readonly maxInputPixels: number;
+    readonly budgetSeconds: number;
+    readonly encode: EncodeConfig;
+  };
+  readonly sourceCache: { readonly dir: string; readonly maxBytes: number };
+  /** The pre-warm queue; long renders are sent there when set. */
+  readonly prewarmQueueUrl?: string;
+  /** A presets JSON file; unset means the built-in presets. */
+  readonly presetsFile?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Read and validate the whole configuration. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const read = reader(env);
+  const authEnabled = read.choice('IIIF_AUTH', ['on', 'off'], 'on') === 'on';
+  const jwksUrl = read.url('JWT_JWKS_URL');
+  const publicKey = read.optional('JWT_PUBLIC_KEY');
+  if (authEnabled && jwksUrl === undefined && publicKey === undefined) {
+    throw new ConfigError('JWT_JWKS_URL', 'set JWT_JWKS_URL or JWT_PUBLIC_KEY, or IIIF_AUTH=off to run without auth');
+  }
+  const sourceKeyTemplate = read.string('SOURCE_KEY_TEMPLATE', DEFAULTS.SOURCE_KEY_TEMPLATE);
+  if (!sourceKeyTemplate.includes('{id}')) {
+    throw new ConfigError('SOURCE_KEY_TEMPLATE', `must contain {id}, got ${JSON.stringify(sourceKeyTemplate)}`);
+  }
+  const derivativePrefix = read.string('DERIVATIVE_PREFIX', DEFAULTS.DERIVATIVE_PREFIX);
+  if (derivativePrefix !== '' && (!derivativePrefix.endsWith('/') || derivativePrefix.startsWith('/'))) {
+    throw new ConfigError('DERIVATIVE_PREFIX', `must be empty or a key prefix like "iiif/" (ending with /, not starting with /), got ${JSON.stringify(derivativePrefix)}`);
+  }
+  const publicBaseUrl = read.url('PUBLIC_BASE_URL');
+
+  const config: Config = {
+    sourceBucket: read.required('SOURCE_BUCKET'),
+    sourceKeyTemplate,
+    derivativeBucket: read.required('DERIVATIVE_BUCKET'),
+    derivativePrefix,
+    ...defined('s3Endpoint', read.url('S3_ENDPOINT')),
+    presignTtlSeconds: read.integer('PRESIGN_TTL_SECONDS', DEFAULTS.PRESIGN_TTL_SECONDS, 60, 604_800),
+    limits: {
+      ...defined('maxWidth', read.optionalInteger('IIIF_MAX_WIDTH', 1, 1_000_000)),
+      ...defined('maxHeight', read.optionalInteger('IIIF_MAX_HEIGHT', 1, 1_000_000)),
+      ...defined('maxArea', read.optionalInteger('IIIF_MAX_AREA', 1, 10_000_000_000) ?? DEFAULTS.IIIF_MAX_AREA),
+    },
+    tileSize: read.integer('IIIF_TILE_SIZE', DEFAULTS.IIIF_TILE_SIZE, 64, 4096),
+    ...defined('publicBaseUrl', publicBaseUrl?.href.replace(/\/+$/, '')),
+    defaultVersion: read.choice('IIIF_DEFAULT_VERSION', ['2', '3'], DEFAULTS.IIIF_DEFAULT_VERSION),
+    auth: {
+      enabled: authEnabled,
+      publicRead: read.boolean('IIIF_PUBLIC_READ', false),
+      readScope: read.token('IIIF_READ_SCOPE', DEFAULTS.IIIF_READ_SCOPE),
+      renderScope: read.token('IIIF_RENDER_SCOPE', DEFAULTS.IIIF_RENDER_SCOPE),
+      ...defined('jwksUrl', jwksUrl),
+      ...defined('publicKey', publicKey),
+      ...defined('issuer', read.optional('JWT_ISSUER')),
+      ...defined('audience', read.optional('JWT_AUDIENCE')),
+      algorithms: read.list('JWT_ALGORITHMS', JWT_ALGORITHM_CHOICES, DEFAULTS.JWT_ALGORITHMS),
+      clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', DEFAULTS.JWT_CLOCK_TOLERANCE_SECONDS, 0, 300),
+      maxTokenAgeSeconds: read.integer('JWT_MAX_TOKEN_AGE_SECONDS', DEFAULTS.JWT_MAX_TOKEN_AGE_SECONDS, 60, 31_536_000),
+    },
+    render: {
+      maxInputPixels: read.integer('RENDER_MAX_INPUT_PIXELS', DEFAULTS.RENDER_MAX_INPUT_PIXELS, 1, 10_000_000_000),
+      budgetSeconds: read.integer('RENDER_BUDGET_SECONDS', DEFAULTS.RENDER_BUDGET_SECONDS, 1, 900),
+      encode: {
+        jpegQuality: read.integer('JPEG_QUALITY', DEFAULTS.JPEG_QUALITY, 1, 100),
+        webpQuality: read.integer('WEBP_QUALITY', DEFAULTS.WEBP_QUALITY, 1, 100),
+        webpEffort: read.integer('WEBP_EFFORT', DEFAULTS.WEBP_EFFORT, 0, 6),
+        pngCompressionLevel: read.integer('PNG_COMPRESSION_LEVEL', DEFAULTS.PNG_COMPRESSION_LEVEL, 0, 9),
+      },
+    },
+    sourceCache: {
+      dir: read.string('SOURCE_CACHE_DIR', DEFAULTS.SOURCE_CACHE_DIR),
+      maxBytes: read.integer('SOURCE_CACHE_MAX_BYTES', DEFAULTS.SOURCE_CACHE_MAX_BYTES, 0, 10 * 1024 ** 3),
+    },
+    ...defined('prewarmQueueUrl', read.url('PREWARM_QUEUE_URL')?.href),
+    ...defined('presetsFile', read.optional('PRESETS_FILE')),
+  };
+  return deepFreeze(config);
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, read from process.env on first use (the cold start). */
+export function getConfig(): Config {
+  cached ??= loadConfig(process.env);
+  return cached;
+}
+
+/** For tests and the local stack: replace the process-wide configuration. */
+export function setConfig(config: Config | undefined): void {
+  cached = config;
+}
+
+// ---- typed getters ----------------------------------------------------------------------
+
+function reader(env: Env) {
+  const optional = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const parseInteger = (name: string, raw: string, min: number, max: number): number => {
+    if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${raw}`);
+    return value;
+  };
+  return {
+    optional,
+    required(name: string): string {
+      const value = optional(name);
+      if (value === undefined) throw new ConfigError(name, 'is required and was not set');
+      return value;
+    },
+    string(name: string, fallback: string): string {
+      return env[name] ?? fallback;
+    },
+    token(name: string, fallback: string): string {
+      const value = optional(name) ?? fallback;
+      if (/\s/.test(value)) throw new ConfigError(name, `a scope name cannot contain spaces, got ${JSON.stringify(value)}`);
+      return value;
+    },
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const raw = optional(name);
+      return raw === undefined ? fallback : parseInteger(name, raw, min, max);
+    },
+    optionalInteger(name: string, min: number, max: number): number | undefined {
+      const raw = optional(name);
+      return raw === undefined ? undefined : parseInteger(name, raw, min, max);
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const raw = optional(name);
+      if (raw === undefined) return fallback;
+      if (raw === 'true') return true;
+      if (raw === 'false') return false;
+      throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+    },
+    choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+      const raw = optional(name);
+      if (raw === undefined) return fallback;
+      if ((choices as readonly string[]).includes(raw)) return raw as T;
+      throw new ConfigError(name, `expected one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+    },
+    list<T extends string>(name: string, choices: readonly T[], fallback: readonly T[]): readonly T[] {
+      const raw = optional(name);
+      if (raw === undefined) return fallback;
+      const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const bad = items.find((item) => !(choices as readonly string[]).includes(item));
+      if (bad !== undefined || items.length === 0) {
+        throw new ConfigError(name, `expected a comma-separated list of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return items as T[];
+    },
+    url(name: string): URL | undefined {
+      const raw = optional(name);
+      if (raw === undefined) return undefined;
+      try {
+        const url = new URL(raw);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+        return url;
+      } catch {
+        throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
+      }
+    },
+  };
+}
+
+/** `{ [key]: value }` when the value is defined, else `{}`: for exactOptionalPropertyTypes. */
+export function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]: V });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof URL)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // sharp and s3rver are native/IO heavy: separate processes isolate them best.
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores on every machine here, CI included.
+    maxWorkers: 2,
+  },
+});
