@@ -113,6 +113,10 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('DERIVATIVE_PREFIX', `must be empty or a key prefix like "iiif/" (ending with /, not starting with /), got ${JSON.stringify(derivativePrefix)}`);
   }
   const publicBaseUrl = read.url('PUBLIC_BASE_URL');
+  // info.json "maxWidth MUST be specified if maxHeight is specified" (3.0 §5.2, 2.1 §5.3).
+  if (read.optional('IIIF_MAX_HEIGHT') !== undefined && read.optional('IIIF_MAX_WIDTH') === undefined) {
+    throw new ConfigError('IIIF_MAX_HEIGHT', 'requires IIIF_MAX_WIDTH as well: IIIF info.json must give maxWidth whenever it gives maxHeight');
+  }
 
   const config: Config = {
     sourceBucket: read.required('SOURCE_BUCKET'),

@@ -25,11 +25,23 @@ export function canonicalPath(version: ApiVersion, plan: Plan): string {
 }
 
 /**
- * The derivative's object key: `{prefix}{encoded identifier}/{3.0 canonical path}`. The
+ * The derivative's object key: `{prefix}{encoded identifier}/{region}/{w,h}/{rotation}/{quality}.{format}`,
+ * the 3.0 canonical path except that the size is always the explicit `w,h`. A `max` in a key
+ * would mean different pixels once the limits change; `w,h` always means the same pixels. The
  * identifier is percent-encoded exactly once, so it is always a single key segment.
  */
 export function storageKey(plan: Plan, prefix: string): string {
-  return `${identifierPrefix(plan.identifier, prefix)}${canonicalPath('3', plan)}`;
+  return `${identifierPrefix(plan.identifier, prefix)}${keyPath(plan)}`;
+}
+
+/** The part of a storage key after the identifier. */
+export function keyPath(plan: Plan): string {
+  return [
+    formatRegion(plan.region, plan.source),
+    `${plan.size.width},${plan.size.height}`,
+    formatRotation(plan),
+    `${plan.quality}.${plan.format}`,
+  ].join('/');
 }
 
 /** Every object belonging to one identifier lives under this prefix (derivatives and record). */

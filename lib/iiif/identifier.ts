@@ -5,17 +5,24 @@
  */
 import { IiifRequestError, expected } from '../errors.js';
 
-/** S3 keys are at most 1024 bytes; the longest derivative suffix and a prefix must still fit. */
+/**
+ * The longest identifier, in bytes once percent-encoded (as it appears in keys and URLs). S3 keys
+ * are at most 1024 bytes; the longest derivative suffix and a prefix must still fit.
+ */
 export const MAX_IDENTIFIER_BYTES = 512;
 
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators: matching them is the point.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// A surrogate without its pair is not Unicode text: encodeURIComponent throws a URIError on it,
+// which would escape as a 500 from storageKey/canonicalUrl instead of a 400 here.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Decode one path segment into an identifier.
  * @throws IiifRequestError IIIF_INVALID_IDENTIFIER: malformed percent-encoding, empty, control
- *   characters, a `.` or `..` path segment, or longer than MAX_IDENTIFIER_BYTES.
+ *   characters, unpaired surrogates, a `.` or `..` path segment, or longer than
+ *   MAX_IDENTIFIER_BYTES once percent-encoded.
  */
 export function decodeIdentifier(segment: string): string {
   const identifier = decodeSegment(segment, 'identifier', 'IIIF_INVALID_IDENTIFIER');
@@ -29,11 +36,14 @@ export function decodeIdentifier(segment: string): string {
 function identifierProblem(identifier: string): string | undefined {
   if (identifier === '') return 'a non-empty identifier';
   if (CONTROL.test(identifier)) return 'an identifier without control characters';
+  if (LONE_SURROGATE.test(identifier)) return 'an identifier of well-formed Unicode';
   if (identifier.split('/').some((part) => part === '.' || part === '..')) {
     return 'an identifier without "." or ".." path segments';
   }
-  if (Buffer.byteLength(identifier, 'utf8') > MAX_IDENTIFIER_BYTES) {
-    return `an identifier of at most ${MAX_IDENTIFIER_BYTES} bytes`;
+  // Measured as it appears in keys (percent-encoded, up to 3 bytes per byte), not decoded: a
+  // 512-byte identifier of "/" is 1536 bytes in a key, past S3's 1024.
+  if (encodeIdentifier(identifier).length > MAX_IDENTIFIER_BYTES) {
+    return `an identifier of at most ${MAX_IDENTIFIER_BYTES} bytes once percent-encoded`;
   }
   return undefined;
 }

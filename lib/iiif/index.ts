@@ -2,7 +2,7 @@
 export * from './types.js';
 export { parseImageRequest, parseRotation, parseQualityFormat, type ImagePathSegments } from './parse.js';
 export { resolve } from './resolve.js';
-export { canonicalPath, canonicalUrl, storageKey, identifierPrefix, recordKey, formatRotation } from './canonical.js';
+export { canonicalPath, canonicalUrl, storageKey, keyPath, identifierPrefix, recordKey, formatRotation } from './canonical.js';
 export { decodeIdentifier, encodeIdentifier, MAX_IDENTIFIER_BYTES } from './identifier.js';
 export { VERSIONS, versionModule } from './versions.js';
 export type { InfoOptions, VersionModule } from './version.js';

@@ -2,7 +2,7 @@
  * What both versions' info.json advertise: the sizes and tiles a viewer may ask for. Every
  * entry is servable within the limits and resolves to the same pixels in either version.
  */
-import { heightForWidth, limitExceeded } from './size.js';
+import { effectiveLimits, heightForWidth, limitExceeded } from './size.js';
 import type { Limits, Size, SourceImage } from './types.js';
 
 /** Sizes stop halving once the longer side would drop below this. */
@@ -46,8 +46,16 @@ function halvings(full: Size): Size[] {
   return sizes;
 }
 
-/** The square tile edge: the source's own square tiles when it has them, else the configured one. */
-export function tileEdge(source: SourceImage, configured: number): number {
+/**
+ * The square tile edge: the source's own square tiles when it has them, else the configured one,
+ * never larger than the limits allow (3.0 §5.2, 2.1 §5.3: servers MUST keep advertised tiles
+ * within maxWidth, maxHeight and maxArea).
+ */
+export function tileEdge(source: SourceImage, configured: number, limits: Limits = {}): number {
+  return Math.min(preferredTileEdge(source, configured), largestSquare(limits));
+}
+
+function preferredTileEdge(source: SourceImage, configured: number): number {
   const native = source.tile;
   if (native === undefined || native.width !== native.height || native.width < 1) return configured;
   let edge = native.width;
@@ -55,9 +63,19 @@ export function tileEdge(source: SourceImage, configured: number): number {
   return Math.min(edge, MAX_TILE);
 }
 
+/** The side of the largest square tile the limits allow. */
+function largestSquare(limits: Limits): number {
+  const { maxWidth, maxHeight, maxArea } = effectiveLimits(limits);
+  let side = Number.POSITIVE_INFINITY;
+  if (maxWidth !== undefined) side = Math.min(side, maxWidth);
+  if (maxHeight !== undefined) side = Math.min(side, maxHeight);
+  if (maxArea !== undefined) side = Math.min(side, Math.floor(Math.sqrt(maxArea)));
+  return Math.max(1, side);
+}
+
 /** One tile spec: scale factors 1, 2, 4, … up to the one at which the whole image is one tile. */
-export function advertisedTiles(source: SourceImage, configured: number): TileSpec[] {
-  const edge = tileEdge(source, configured);
+export function advertisedTiles(source: SourceImage, configured: number, limits: Limits = {}): TileSpec[] {
+  const edge = tileEdge(source, configured, limits);
   const scaleFactors: number[] = [];
   for (let factor = 1; ; factor *= 2) {
     scaleFactors.push(factor);

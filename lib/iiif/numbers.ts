@@ -5,14 +5,16 @@
  */
 
 const INTEGER = /^\d{1,15}$/;
-const DECIMAL = /^\d{1,15}(?:\.\d{1,15})?$/;
+// 3.0 §4.7: floats "MUST consist only of decimal digits and '.'" and only SHOULD have a leading
+// zero, so `.5` (and `5.`) are valid requests, discouraged but not errors.
+const DECIMAL = /^(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})$/;
 
 /** A non-negative integer as written, or undefined when the text is not one. */
 export function parseInteger(text: string): number | undefined {
   return INTEGER.test(text) ? Number(text) : undefined;
 }
 
-/** A non-negative decimal as written (`10`, `10.5`, `0.25`), or undefined. */
+/** A non-negative decimal as written (`10`, `10.5`, `0.25`, `.25`), or undefined. */
 export function parseDecimal(text: string): number | undefined {
   return DECIMAL.test(text) ? Number(text) : undefined;
 }

@@ -80,7 +80,7 @@ function infoDocument(source: SourceImage, options: InfoOptions): Record<string,
       },
     ],
     sizes: advertisedSizes(source, limits),
-    tiles: advertisedTiles(source, options.tileSize),
+    tiles: advertisedTiles(source, options.tileSize, limits),
   };
 }
 
