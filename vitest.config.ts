@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores on every machine here, CI included.
     maxWorkers: 2,
+    // The service logs one JSON line per request and EMF metrics: tests that check them inject
+    // their own logger; everywhere else they would drown the test output.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

@@ -31,8 +31,12 @@ export const ERROR_CODES = {
   // 501: a valid request for something this deployment does not do
   FORMAT_NOT_SUPPORTED: 501,
   SOURCE_FORMAT_NOT_SUPPORTED: 501,
+  // 500: the deployment itself is wrong (storage permissions, a missing bucket); never the client's fault
+  STORAGE_MISCONFIGURED: 500,
   // 503: try again later
   STORAGE_UNAVAILABLE: 503,
+  /** The source object changed (new ETag) while it was being read: re-read its record and retry. */
+  SOURCE_CHANGED: 503,
   AUTH_KEYS_UNAVAILABLE: 503,
   RENDER_DEFERRED: 503,
   RENDER_TIMEOUT: 503,
@@ -85,6 +89,14 @@ export class SourceError extends RectoError {
 /** A valid request this deployment does not support (501). */
 export class UnsupportedError extends RectoError {
   override readonly name = 'UnsupportedError';
+}
+
+/**
+ * Storage refused the service itself (access denied, no such bucket, bad credentials): a
+ * deployment fault, answered 500 and logged with the details; retrying does not help.
+ */
+export class StorageError extends RectoError {
+  override readonly name = 'StorageError';
 }
 
 /** Storage, key servers or the render budget are unavailable for now: 503 with Retry-After. */

@@ -1,0 +1,474 @@
+/**
+ * The embedded S3 of the local stack and the tests: s3rver (a Koa app storing objects as files),
+ * made to behave like S3 where Recto depends on it. Measured on s3rver 3.7.1 (Node 20), and
+ * fixed here:
+ *
+ * 1. Writes were not atomic. s3rver streams a PUT straight into the object's file, so a GET during
+ *    the upload answered 200 with the bytes received so far (and an ETag of those), and an upload
+ *    cut off by the client stayed behind as a truncated object with a 200. Here a PUT goes to a
+ *    `.part` file, is checked, and is renamed into place with its metadata already written: a
+ *    reader sees the old object or the whole new one, and a failed upload leaves nothing.
+ * 2. `If-None-Match: *` on PUT was ignored (every PUT overwrote). Here it answers 412
+ *    PreconditionFailed when the key exists, and 409 ConditionalRequestConflict when another
+ *    write of the key is in progress, as S3 does.
+ * 3. Integrity headers were ignored. Here `Content-Length`, `Content-MD5` and
+ *    `x-amz-checksum-sha256` are verified (400 IncompleteBody / BadDigest), and an `aws-chunked`
+ *    body (the SDK's default for streams, which s3rver stored with its chunk framing) is refused
+ *    with 501 and a message saying which client setting to change.
+ * 4. ListObjectsV2 crashed (500) whenever a listing was truncated: its continuation tokens use
+ *    DES, which OpenSSL 3 (Node 17+) no longer provides. It also listed keys in directory-walk
+ *    order, not S3's byte order. Here ListObjectsV2 is answered by this module, sorted, with
+ *    plain continuation tokens.
+ *
+ * Still true, and not to be relied on: s3rver checks only that a SigV4 request names the access
+ * key S3RVER (the secret and the signature are never verified, presigned URLs included), and
+ * anonymous requests are served; it ignores If-Match on GET (Recto checks the answer's ETag);
+ * an unconditional PUT over an existing key is atomic for the object file but its metadata is
+ * replaced a moment before, so a concurrent GET can pair old bytes with the new ETag.
+ *
+ * Credentials the local stack and scripts must use (any SigV4 client):
+ *   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+ * plus S3_ENDPOINT=http://127.0.0.1:<port> (see localS3Environment()).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** The key pair s3rver knows (its hard-coded account); the secret is never checked. */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+/** s3rver only mints and accepts tokens for us-east-1. */
+export const LOCAL_S3_REGION = 'us-east-1';
+
+/**
+ * Browsers follow Recto's redirects to presigned URLs on this server: let any origin GET and
+ * HEAD, and read the headers a viewer may need.
+ */
+export const LOCAL_S3_CORS_XML = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>*</AllowedOrigin>
+    <AllowedMethod>GET</AllowedMethod>
+    <AllowedMethod>HEAD</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <ExposeHeader>Content-Length</ExposeHeader>
+    <ExposeHeader>Content-Type</ExposeHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+    <ExposeHeader>Last-Modified</ExposeHeader>
+    <MaxAgeSeconds>3600</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`;
+
+export interface LocalS3Options {
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** Where objects live; kept across restarts. */
+  readonly directory: string;
+  readonly buckets: readonly string[];
+  /** No request log (default true). */
+  readonly silent?: boolean;
+  /** Default 127.0.0.1: the embedded S3 is never exposed beyond this machine. */
+  readonly host?: string;
+}
+
+export interface LocalS3 {
+  readonly endpoint: URL;
+  readonly port: number;
+  /** The HTTP server, for tests that count or watch requests. */
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** The environment a process needs to reach this server with the AWS SDK (and Recto's S3_ENDPOINT). */
+export function localS3Environment(endpoint: URL): Record<'S3_ENDPOINT' | 'AWS_ACCESS_KEY_ID' | 'AWS_SECRET_ACCESS_KEY' | 'AWS_REGION', string> {
+  return {
+    S3_ENDPOINT: endpoint.href.replace(/\/$/, ''),
+    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    AWS_REGION: LOCAL_S3_REGION,
+  };
+}
+
+/**
+ * Start the embedded S3 with the given buckets (created if missing, each with the CORS rule
+ * above). Data stays in `directory` across restarts.
+ */
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  const host = options.host ?? '127.0.0.1';
+  await mkdir(options.directory, { recursive: true });
+  const app = new s3rver.S3rver({
+    address: host,
+    port: options.port,
+    directory: options.directory,
+    silent: options.silent ?? true,
+    // Path-style only: a Host header that is a name would otherwise be taken for a bucket.
+    vhostBuckets: false,
+  });
+  const store = new SafeStore(options.directory);
+  app.store = store;
+  app.context.store = store;
+  const cors = s3rver.config.getConfigModel('cors').validate(LOCAL_S3_CORS_XML);
+  for (const bucket of options.buckets) {
+    await store.putBucket(bucket);
+    await store.putSubresource(bucket, undefined, cors);
+  }
+
+  const koa = app.callback();
+  const server = createServer((req, res) => {
+    const list = listRequest(req);
+    if (list === undefined) {
+      void koa(req, res);
+      return;
+    }
+    listObjectsV2(store, list).then(
+      (xml) => {
+        res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+        res.end(xml);
+      },
+      (error: unknown) => {
+        const s3Error = error instanceof s3rver.S3Error ? error : new s3rver.S3Error('InternalError', 'We encountered an internal error. Please try again.');
+        const xml = s3Error.toXML();
+        res.writeHead(s3Error.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+        res.end(xml);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    endpoint: new URL(`http://${host}:${port}`),
+    port,
+    server,
+    close: () => closeServer(server),
+  };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve, reject) => {
+    server.close((error) => {
+      if (error === undefined) resolve();
+      else reject(error);
+    });
+  });
+  // Keep-alive sockets of SDK clients would hold close() open for their idle timeout.
+  server.closeIdleConnections();
+  const force = setTimeout(() => {
+    server.closeAllConnections();
+  }, 2_000);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(force);
+  }
+}
+
+// ---- s3rver, typed as far as this module uses it ------------------------------------------
+
+interface S3ErrorInstance extends Error {
+  readonly code: string;
+  status: number;
+  toXML(): string;
+}
+
+interface StoredObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly content: Readable | Buffer | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly size: number;
+  readonly lastModifiedDate: Date;
+}
+
+interface ListResult {
+  readonly objects: readonly StoredObject[];
+  readonly commonPrefixes: readonly string[];
+  readonly isTruncated: boolean;
+}
+
+declare class FilesystemStoreBase {
+  constructor(rootDirectory: string);
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  getBucketPath(bucket: string): string;
+  deleteObject(bucket: string, key: string): Promise<void>;
+  getBucket(bucket: string): Promise<object | null>;
+  putBucket(bucket: string): Promise<unknown>;
+  putSubresource(bucket: string, key: string | undefined, resource: unknown): Promise<void>;
+  existsObject(bucket: string, key: string): Promise<boolean>;
+  listObjects(bucket: string, options: { prefix?: string; delimiter?: string; maxKeys?: number }): Promise<ListResult>;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+}
+
+interface S3rverInstance {
+  store: FilesystemStoreBase;
+  readonly context: { store: FilesystemStoreBase };
+  callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+interface S3rverModules {
+  readonly S3rver: new (options: Record<string, unknown>) => S3rverInstance;
+  readonly FilesystemStore: typeof FilesystemStoreBase;
+  readonly S3Error: new (code: string, message: string, detail?: Record<string, unknown>) => S3ErrorInstance;
+  readonly config: { getConfigModel(type: 'cors'): { validate(xml: string): unknown } };
+  readonly allowedMetadata: readonly string[];
+}
+
+const s3rver: S3rverModules = (() => {
+  // s3rver is CommonJS without types; its store and error classes are internal modules.
+  const require = createRequire(import.meta.url);
+  return {
+    S3rver: require('s3rver') as S3rverModules['S3rver'],
+    FilesystemStore: require('s3rver/lib/stores/filesystem') as S3rverModules['FilesystemStore'],
+    S3Error: require('s3rver/lib/models/error') as S3rverModules['S3Error'],
+    config: require('s3rver/lib/models/config') as S3rverModules['config'],
+    allowedMetadata: (require('s3rver/lib/models/object') as { ALLOWED_METADATA: readonly string[] }).ALLOWED_METADATA,
+  };
+})();
+
+// ---- 1-3: atomic, conditional, verified writes --------------------------------------------
+
+/** Keys being written now, with how many writes each (conditional writes conflict with any). */
+type Writes = Map<string, number>;
+
+class SafeStore extends s3rver.FilesystemStore {
+  readonly #writes: Writes = new Map();
+
+  override async putObject(object: StoredObject): Promise<{ size: number; md5: string }> {
+    const headers = object.content instanceof IncomingMessage ? object.content.headers : {};
+    if ((headers['content-encoding'] ?? '').includes('aws-chunked')) {
+      throw new s3rver.S3Error(
+        'NotImplemented',
+        'The embedded S3 does not decode aws-chunked bodies: create the S3 client with requestChecksumCalculation: "WHEN_REQUIRED" (lib/store/s3-client.ts does when an endpoint is set)',
+      );
+    }
+    const id = `${object.bucket}/${object.key}`;
+    const conditional = headers['if-none-match'] === '*';
+    // Checked and registered with no await in between: this process is the only writer.
+    if (conditional && this.#writes.has(id)) {
+      const conflict = new s3rver.S3Error('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.');
+      conflict.status = 409;
+      throw conflict;
+    }
+    this.#writes.set(id, (this.#writes.get(id) ?? 0) + 1);
+    try {
+      if (conditional && (await this.existsObject(object.bucket, object.key))) {
+        throw new s3rver.S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+      }
+      return await this.#write(object, headers);
+    } finally {
+      const left = (this.#writes.get(id) ?? 1) - 1;
+      if (left === 0) this.#writes.delete(id);
+      else this.#writes.set(id, left);
+    }
+  }
+
+  /**
+   * s3rver's own delete removes emptied directories with readdirSync/rmdir, which throws (a 500)
+   * when DeleteObjects deletes two keys of one directory at once. Here a directory that is gone
+   * or not empty any more is simply left alone.
+   */
+  override async deleteObject(bucket: string, key: string): Promise<void> {
+    await Promise.all(['object', 'object.md5', 'metadata.json'].map((resource) => unlinkIfPresent(this.getResourcePath(bucket, key, resource))));
+    const parts = key.split('/').slice(0, -1);
+    while (parts.length > 0) {
+      try {
+        await rmdir(join(this.getBucketPath(bucket), ...parts));
+      } catch (error) {
+        if (isErrno(error, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) return;
+        throw error;
+      }
+      parts.pop();
+    }
+  }
+
+  async #write(object: StoredObject, headers: IncomingMessage['headers']): Promise<{ size: number; md5: string }> {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const part = `${objectPath}.${randomUUID()}.part`;
+    try {
+      const md5 = createHash('md5');
+      const sha256 = createHash('sha256');
+      let size = 0;
+      if (Buffer.isBuffer(object.content)) {
+        md5.update(object.content);
+        sha256.update(object.content);
+        size = object.content.length;
+        await writeFile(part, object.content);
+      } else if (object.content !== null) {
+        const hash = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            md5.update(chunk);
+            sha256.update(chunk);
+            size += chunk.length;
+            done(null, chunk);
+          },
+        });
+        await pipeline(object.content, hash, createWriteStream(part));
+      }
+      const md5Hex = md5.digest('hex');
+      verify(headers, size, md5Hex, sha256.digest('base64'));
+      // Metadata first, the object last: once the object is visible, all of it is.
+      await Promise.all([
+        writeAtomically(this.getResourcePath(object.bucket, object.key, 'object.md5'), md5Hex),
+        writeAtomically(this.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(storedMetadata(object.metadata), null, 2)),
+      ]);
+      await rename(part, objectPath);
+      return { size, md5: md5Hex };
+    } catch (error) {
+      await rm(part, { force: true });
+      throw error;
+    }
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error;
+  }
+}
+
+function isErrno(error: unknown, ...codes: string[]): boolean {
+  return typeof error === 'object' && error !== null && codes.includes(String((error as { code?: unknown }).code));
+}
+
+function verify(headers: IncomingMessage['headers'], size: number, md5Hex: string, sha256Base64: string): void {
+  const length = headers['content-length'];
+  if (length !== undefined && Number(length) !== size) {
+    throw new s3rver.S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
+  }
+  const contentMd5 = headers['content-md5'];
+  if (typeof contentMd5 === 'string' && Buffer.from(contentMd5, 'base64').toString('hex') !== md5Hex) {
+    throw new s3rver.S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  const checksum = headers['x-amz-checksum-sha256'];
+  if (typeof checksum === 'string' && checksum !== sha256Base64) {
+    throw new s3rver.S3Error('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+  }
+}
+
+/** What s3rver keeps of the request headers (its putMetadata rule). */
+function storedMetadata(metadata: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(metadata).filter(([name]) => s3rver.allowedMetadata.includes(name) || name.startsWith('x-amz-meta-')),
+  );
+}
+
+async function writeAtomically(path: string, data: string): Promise<void> {
+  const part = `${path}.${randomUUID()}.part`;
+  try {
+    await writeFile(part, data);
+    await rename(part, path);
+  } catch (error) {
+    await rm(part, { force: true });
+    throw error;
+  }
+}
+
+// ---- 4: ListObjectsV2 ---------------------------------------------------------------------
+
+interface ListRequest {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly delimiter: string;
+  readonly maxKeys: number;
+  readonly startAfter: string;
+  readonly continuationToken?: string;
+  readonly startAfterParameter?: string;
+}
+
+const TOKEN_PREFIX = 'recto:';
+
+/** A GET on a bucket with list-type=2 (and no sub-resource), or undefined for anything else. */
+function listRequest(req: IncomingMessage): ListRequest | undefined {
+  if (req.method !== 'GET' || req.url === undefined) return undefined;
+  const url = new URL(req.url, 'http://localhost');
+  const segments = url.pathname.split('/').filter((segment) => segment !== '');
+  if (segments.length !== 1 || url.searchParams.get('list-type') !== '2') return undefined;
+  const query = url.searchParams;
+  const token = query.get('continuation-token') ?? undefined;
+  const startAfterParameter = query.get('start-after') ?? undefined;
+  const maxKeys = query.has('max-keys') ? Number(query.get('max-keys')) : 1000;
+  return {
+    bucket: decodeURIComponent(segments[0] ?? ''),
+    prefix: query.get('prefix') ?? '',
+    delimiter: query.get('delimiter') ?? '',
+    maxKeys: Number.isInteger(maxKeys) && maxKeys >= 0 ? Math.min(maxKeys, 1000) : 1000,
+    startAfter: token !== undefined ? decodeToken(token) : (startAfterParameter ?? ''),
+    ...(token === undefined ? {} : { continuationToken: token }),
+    ...(startAfterParameter === undefined ? {} : { startAfterParameter }),
+  };
+}
+
+async function listObjectsV2(store: SafeStore, request: ListRequest): Promise<string> {
+  if ((await store.getBucket(request.bucket)) === null) {
+    throw new s3rver.S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: request.bucket });
+  }
+  const all = await store.listObjects(request.bucket, { prefix: request.prefix, delimiter: request.delimiter, maxKeys: Infinity });
+  type Item = { readonly key: string; readonly object?: StoredObject };
+  const items: Item[] = [
+    ...all.objects.map((object) => ({ key: object.key, object })),
+    ...all.commonPrefixes.map((prefix) => ({ key: prefix })),
+  ]
+    // S3 lists in UTF-8 byte order.
+    .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)))
+    .filter((item) => Buffer.compare(Buffer.from(item.key), Buffer.from(request.startAfter)) > 0);
+  const page = items.slice(0, request.maxKeys);
+  const truncated = items.length > page.length;
+  const last = page[page.length - 1];
+  const element = (name: string, value: string | number | undefined): string =>
+    value === undefined ? '' : `<${name}>${escapeXml(String(value))}</${name}>`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+    element('Name', request.bucket),
+    element('Prefix', request.prefix),
+    element('StartAfter', request.startAfterParameter),
+    element('ContinuationToken', request.continuationToken),
+    element('NextContinuationToken', truncated && last !== undefined ? encodeToken(last.key) : undefined),
+    element('KeyCount', page.length),
+    element('MaxKeys', request.maxKeys),
+    request.delimiter === '' ? '' : element('Delimiter', request.delimiter),
+    element('IsTruncated', String(truncated)),
+    ...page.map((item) =>
+      item.object === undefined
+        ? `<CommonPrefixes>${element('Prefix', item.key)}</CommonPrefixes>`
+        : [
+            '<Contents>',
+            element('Key', item.key),
+            element('LastModified', item.object.lastModifiedDate.toISOString()),
+            element('ETag', item.object.metadata.etag),
+            element('Size', item.object.size),
+            element('StorageClass', 'STANDARD'),
+            '</Contents>',
+          ].join(''),
+    ),
+    '</ListBucketResult>',
+  ].join('');
+}
+
+function encodeToken(key: string): string {
+  return Buffer.from(`${TOKEN_PREFIX}${key}`, 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  const decoded = Buffer.from(token, 'base64url').toString('utf8');
+  if (!decoded.startsWith(TOKEN_PREFIX)) {
+    throw new s3rver.S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  }
+  return decoded.slice(TOKEN_PREFIX.length);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

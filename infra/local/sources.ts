@@ -1,0 +1,78 @@
+/**
+ * Upload local image files as sources: `samples/` and `$LOCAL_IMAGES_DIR`, identifier = the file
+ * name without its extension. Files already uploaded with the same size are skipped, so a
+ * second start reuses `.data/`.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PutObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Services } from '../../lib/service/services.js';
+
+export const IMAGE_TYPES = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.jp2': 'image/jp2',
+} as const satisfies Record<string, string>;
+
+export interface UploadSummary {
+  /** Identifiers now in the source bucket from these directories, sorted. */
+  readonly identifiers: readonly string[];
+  readonly uploaded: number;
+  readonly skipped: number;
+}
+
+export async function uploadSources(services: Services, directories: readonly string[]): Promise<UploadSummary> {
+  const { s3 } = services;
+  const identifiers = new Set<string>();
+  let uploaded = 0;
+  let skipped = 0;
+  for (const directory of directories) {
+    for (const file of await imageFiles(directory)) {
+      const identifier = path.basename(file, path.extname(file));
+      const key = services.sources.keyFor(identifier);
+      const size = (await stat(file)).size;
+      identifiers.add(identifier);
+      if ((await existingSize(s3, services.config.sourceBucket, key)) === size) {
+        skipped += 1;
+        continue;
+      }
+      const contentType = IMAGE_TYPES[path.extname(file).toLowerCase() as keyof typeof IMAGE_TYPES];
+      await s3.send(new PutObjectCommand({ Bucket: services.config.sourceBucket, Key: key, Body: await readFile(file), ContentType: contentType }));
+      uploaded += 1;
+    }
+  }
+  return { identifiers: [...identifiers].sort(), uploaded, skipped };
+}
+
+async function imageFiles(directory: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`Image directory ${directory} does not exist (check LOCAL_IMAGES_DIR)`, { cause: error });
+    }
+    throw error;
+  }
+  return names
+    .filter((name) => !name.startsWith('.') && path.extname(name).toLowerCase() in IMAGE_TYPES)
+    .sort()
+    .map((name) => path.join(directory, name));
+}
+
+async function existingSize(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.ContentLength;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+      return undefined;
+    }
+    throw error;
+  }
+}

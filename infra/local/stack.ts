@@ -1,0 +1,136 @@
+/**
+ * The local stack: the embedded S3 (s3rver), both buckets, the sample sources, dev signing keys
+ * and their JWKS, and an HTTP server that turns each request into an API Gateway event for the
+ * same handler the Lambda runs. `npm start` runs it (start.ts); integration tests start their
+ * own on ephemeral ports.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { createHttpApp } from '../../lib/http/app.js';
+import { createGatewayHandler } from '../../lib/http/lambda.js';
+import { createServices, type ServiceOverrides, type Services } from '../../lib/service/services.js';
+import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, type DevKeys } from './dev-keys.js';
+import { serveThroughGateway } from './gateway-adapter.js';
+import { startLocalS3 } from './s3.js';
+import { uploadSources, type UploadSummary } from './sources.js';
+import { renderHomePage } from './home-page.js';
+import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET } from './local-constants.js';
+import { createS3Client } from '../../lib/store/index.js';
+
+export { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET };
+
+export interface LocalStackOptions {
+  /** HTTP port; 0 picks a free one. */
+  readonly port: number;
+  /** Embedded S3 port; 0 picks a free one. */
+  readonly s3Port: number;
+  readonly dataDir: string;
+  /** Function environment (the same variables as the Lambda); local defaults fill the rest. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Directories whose images become sources, identifier = file name without extension. */
+  readonly imageDirs?: readonly string[];
+  readonly host?: string;
+  /** Service overrides for tests (an S3 client with injected faults, a render engine spy). */
+  readonly overrides?: ServiceOverrides;
+}
+
+export interface LocalStack {
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  readonly s3Endpoint: URL;
+  readonly config: Config;
+  readonly services: Services;
+  readonly keys: DevKeys;
+  readonly uploaded: UploadSummary;
+  /** A token the stack accepts. */
+  token(scopes?: readonly string[], ttlSeconds?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  await mkdir(options.dataDir, { recursive: true });
+  const userEnv = options.env ?? {};
+  const sourceBucket = userEnv.SOURCE_BUCKET ?? LOCAL_SOURCE_BUCKET;
+  const derivativeBucket = userEnv.DERIVATIVE_BUCKET ?? LOCAL_DERIVATIVE_BUCKET;
+  const s3 = await startLocalS3({
+    port: options.s3Port,
+    directory: path.join(options.dataDir, 's3'),
+    buckets: [sourceBucket, derivativeBucket],
+    silent: true,
+  });
+  const keys = await ensureDevKeys(options.dataDir);
+
+  let handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> = () => Promise.resolve();
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      console.error('local stack: unhandled error', error);
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end('local stack error');
+    });
+  });
+  const port = await listen(server, options.port, host);
+  const url = `http://${host}:${port}`;
+
+  const config = loadConfig({
+    SOURCE_CACHE_DIR: path.join(options.dataDir, 'cache'),
+    JWT_JWKS_URL: `${url}/.well-known/jwks.json`,
+    JWT_ISSUER: DEV_ISSUER,
+    JWT_AUDIENCE: DEV_AUDIENCE,
+    ...userEnv,
+    SOURCE_BUCKET: sourceBucket,
+    DERIVATIVE_BUCKET: derivativeBucket,
+    S3_ENDPOINT: s3.endpoint.href,
+  });
+  // Explicit credentials: a developer's own AWS keys in the environment must not reach s3rver.
+  const s3Client = createS3Client({ endpoint: s3.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const services = createServices(config, { deferral: 'background', s3: s3Client, ...options.overrides });
+  const uploaded = await uploadSources(services, options.imageDirs ?? []);
+  const gateway = createGatewayHandler(() => createHttpApp(services));
+  const token = (scopes: readonly string[] = [config.auth.readScope, config.auth.renderScope], ttlSeconds = 3600) =>
+    mintDevToken(keys, { scopes, ttlSeconds });
+
+  handle = async (request, response) => {
+    const pathname = (request.url ?? '/').split('?')[0] ?? '/';
+    if (pathname === '/.well-known/jwks.json') {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' }).end(JSON.stringify(keys.publicJwks));
+    } else if (pathname === '/' && (request.method === 'GET' || request.method === 'HEAD')) {
+      const page = await renderHomePage(services, url);
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(request.method === 'HEAD' ? '' : page);
+    } else {
+      await serveThroughGateway(gateway, request, response);
+    }
+  };
+
+  return {
+    url,
+    s3Endpoint: s3.endpoint,
+    config,
+    services,
+    keys,
+    uploaded,
+    token,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+      await s3.close();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * The source record: what Recto knows about a source (probe result + ETag), kept as a small JSON
+ * object beside its derivatives and in warm-container memory, so info.json and cache hits never
+ * read the source itself.
+ */
+import { recordKey } from '../iiif/index.js';
+import type { SourceProbe } from '../render/index.js';
+import type { DerivativeStore, SourceObject, SourceStore } from '../store/index.js';
+import { SingleFlight } from './singleflight.js';
+import { TtlCache } from './lru.js';
+
+export const RECORD_SCHEMA = 1;
+
+export interface SourceRecord {
+  readonly schema: typeof RECORD_SCHEMA;
+  readonly identifier: string;
+  readonly source: SourceObjectJson;
+  readonly probe: SourceProbe;
+}
+
+/** SourceObject as stored in JSON (dates as ISO strings). */
+export interface SourceObjectJson {
+  readonly key: string;
+  readonly etag: string;
+  readonly bytes: number;
+  readonly lastModified?: string;
+  readonly contentType?: string;
+}
+
+export type Prober = (input: Buffer | string) => Promise<SourceProbe>;
+
+/** How many bytes of a source a header-only probe reads (JPEG, PNG, GIF, WebP headers fit). */
+const PROBE_RANGE_BYTES = 256 * 1024;
+/** Sources this small are read whole: one request beats two. */
+const READ_WHOLE_BELOW_BYTES = 2 * 1024 * 1024;
+/** Warm-container memory: a source replaced in S3 is noticed within this long (the purge drops the S3 copy). */
+const MEMORY_TTL_MS = 60_000;
+const MEMORY_CAPACITY = 2_000;
+
+export interface RecordStats {
+  /** Bytes read from the source bucket to build the record (0 when it was cached). */
+  sourceBytesRead: number;
+}
+
+export class SourceRecords {
+  readonly #memory = new TtlCache<SourceRecord>(MEMORY_CAPACITY, MEMORY_TTL_MS);
+  readonly #building = new SingleFlight<SourceRecord>();
+
+  constructor(
+    private readonly sources: SourceStore,
+    private readonly derivatives: DerivativeStore,
+    private readonly prefix: string,
+    private readonly probe: Prober,
+  ) {}
+
+  /**
+   * The record for an identifier: from memory, else the stored JSON, else built by probing the
+   * source (and stored). `fresh` skips both caches and rebuilds it (its source changed).
+   * @throws NotFoundError SOURCE_NOT_FOUND; SourceError / UnsupportedError from probing;
+   *   UnavailableError STORAGE_UNAVAILABLE.
+   */
+  async get(identifier: string, stats?: RecordStats, fresh = false): Promise<SourceRecord> {
+    if (!fresh) {
+      const remembered = this.#memory.get(identifier);
+      if (remembered !== undefined) return remembered;
+      const stored = await this.derivatives.getJson<unknown>(recordKey(identifier, this.prefix));
+      // A record from another schema version (or damaged) is rebuilt, not trusted.
+      if (isRecordOf(stored, identifier)) {
+        this.#memory.set(identifier, stored);
+        return stored;
+      }
+    }
+    return this.#building.run(identifier, () => this.#build(identifier, stats));
+  }
+
+  /** Forget an identifier held in memory (after a purge). */
+  forget(identifier: string): void {
+    this.#memory.delete(identifier);
+  }
+
+  async #build(identifier: string, stats?: RecordStats): Promise<SourceRecord> {
+    const object = await this.sources.head(identifier);
+    const probe = await this.#probe(identifier, object, stats);
+    const record: SourceRecord = {
+      schema: RECORD_SCHEMA,
+      identifier,
+      source: toJson(object),
+      probe,
+    };
+    await this.derivatives.putJson(recordKey(identifier, this.prefix), record);
+    this.#memory.set(identifier, record);
+    return record;
+  }
+
+  async #probe(identifier: string, object: SourceObject, stats?: RecordStats): Promise<SourceProbe> {
+    if (object.bytes > READ_WHOLE_BELOW_BYTES) {
+      const head = await this.sources.readRange(identifier, 0, PROBE_RANGE_BYTES - 1, object.etag);
+      if (stats !== undefined) stats.sourceBytesRead += head.length;
+      // TIFF keeps its directories anywhere in the file: only the whole file tells its pyramid.
+      if (!isTiff(head)) {
+        try {
+          return await this.probe(head);
+        } catch {
+          // A header that needs more than the first bytes: fall through to the whole file.
+        }
+      }
+    }
+    const downloadsBefore = this.sources.cacheStats.downloads;
+    const path = await this.sources.fetch(object);
+    if (stats !== undefined && this.sources.cacheStats.downloads > downloadsBefore) stats.sourceBytesRead += object.bytes;
+    return this.probe(path);
+  }
+}
+
+function toJson(object: SourceObject): SourceObjectJson {
+  return {
+    key: object.key,
+    etag: object.etag,
+    bytes: object.bytes,
+    ...(object.lastModified === undefined ? {} : { lastModified: object.lastModified.toISOString() }),
+    ...(object.contentType === undefined ? {} : { contentType: object.contentType }),
+  };
+}
+
+/** A SourceObject back from its JSON form. */
+export function fromJson(json: SourceObjectJson): SourceObject {
+  return {
+    key: json.key,
+    etag: json.etag,
+    bytes: json.bytes,
+    ...(json.lastModified === undefined ? {} : { lastModified: new Date(json.lastModified) }),
+    ...(json.contentType === undefined ? {} : { contentType: json.contentType }),
+  };
+}
+
+function isRecordOf(value: unknown, identifier: string): value is SourceRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Partial<Record<keyof SourceRecord, unknown>>;
+  const probe = record.probe as Partial<Record<keyof SourceProbe, unknown>> | undefined;
+  const source = record.source as Partial<Record<keyof SourceObjectJson, unknown>> | undefined;
+  return (
+    record.schema === RECORD_SCHEMA &&
+    record.identifier === identifier &&
+    typeof source?.etag === 'string' &&
+    typeof source.key === 'string' &&
+    typeof probe?.width === 'number' &&
+    typeof probe.height === 'number'
+  );
+}
+
+function isTiff(head: Buffer): boolean {
+  const magic = head.subarray(0, 4).toString('latin1');
+  return magic === 'II*\u0000' || magic === 'MM\u0000*' || magic === 'II+\u0000' || magic === 'MM\u0000+';
+}

@@ -1,0 +1,334 @@
+/**
+ * The derivative bucket: rendered images (immutable, created once, served by presigned GET URLs)
+ * and the small JSON source records kept beside them.
+ *
+ * - `put` creates with `If-None-Match: *`: when two requests race, one object is stored and the
+ *   loser is told 'exists'. It sends an explicit SHA-256 checksum, so S3 refuses a body damaged
+ *   or cut short on the way: an object is stored whole or not at all.
+ * - `presign` signs with a time-bucketed signing date, so the same key gives the same URL for a
+ *   while (browsers and CDNs can cache the redirect), and says how long that URL stays valid.
+ */
+import { createHash } from 'node:crypto';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { UnavailableError, expected } from '../errors.js';
+import { consoleStoreLogger, type StoreLogger } from './logger.js';
+import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
+import { collect, readableOf } from './sources.js';
+
+export const DERIVATIVE_DEFAULTS = {
+  cacheControl: 'public, max-age=31536000, immutable',
+  /** Source records change when their source does: caches must revalidate. */
+  jsonCacheControl: 'no-cache',
+  /** ListObjectsV2 and DeleteObjects both take at most 1000 keys per call. */
+  pageSize: 1000,
+  /** How long a loser of a conditional-write race waits for the winner's object to appear. */
+  conflictWaitMs: 3_000,
+  /** Larger source records are treated as damaged. */
+  maxJsonBytes: 1024 * 1024,
+} as const;
+
+/** The metadata key (x-amz-meta-source-etag) holding the ETag of the source a derivative was made from. */
+export const SOURCE_ETAG_METADATA = 'source-etag';
+
+export interface DerivativeStoreOptions {
+  readonly bucket: string;
+  readonly presignTtlSeconds: number;
+  /** The clock (tests). */
+  readonly now?: () => Date;
+  /** Keys per ListObjectsV2 / DeleteObjects call, 1 to 1000 (smaller in tests to prove paging). */
+  readonly pageSize?: number;
+  readonly conflictWaitMs?: number;
+  readonly logger?: StoreLogger;
+}
+
+export interface PutOptions {
+  readonly contentType: string;
+  /** The ETag of the source the derivative was rendered from, as SourceObject.etag gives it. */
+  readonly sourceEtag: string;
+  readonly cacheControl?: string;
+}
+
+export interface PresignedUrl {
+  readonly url: string;
+  readonly expiresAt: Date;
+  /** Whole seconds the URL stays valid from now: the most a redirect to it may be cached. */
+  readonly maxAgeSeconds: number;
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly bytes: number;
+  readonly lastModified?: Date;
+}
+
+export class DerivativeStore {
+  readonly #s3: S3Client;
+  readonly #bucket: string;
+  readonly #ttlSeconds: number;
+  readonly #windowSeconds: number;
+  readonly #now: () => Date;
+  readonly #pageSize: number;
+  readonly #conflictWaitMs: number;
+  readonly #logger: StoreLogger;
+
+  constructor(s3: S3Client, options: DerivativeStoreOptions) {
+    const ttl = options.presignTtlSeconds;
+    if (!Number.isInteger(ttl) || ttl < 2 || ttl > 604_800) {
+      throw new TypeError(expected('a whole number of seconds from 2 to 604800', 'presignTtlSeconds', String(ttl)));
+    }
+    const pageSize = options.pageSize ?? DERIVATIVE_DEFAULTS.pageSize;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+      throw new TypeError(expected('a whole number from 1 to 1000', 'pageSize', String(pageSize)));
+    }
+    this.#s3 = s3;
+    this.#bucket = options.bucket;
+    this.#ttlSeconds = ttl;
+    // Half the TTL: a URL handed out is always valid for more than half the TTL.
+    this.#windowSeconds = Math.floor(ttl / 2);
+    this.#now = options.now ?? (() => new Date());
+    this.#pageSize = pageSize;
+    this.#conflictWaitMs = options.conflictWaitMs ?? DERIVATIVE_DEFAULTS.conflictWaitMs;
+    this.#logger = options.logger ?? consoleStoreLogger;
+  }
+
+  /**
+   * Whether a derivative is stored (HEAD).
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (classifyS3Error(error) === 'not-found') return false;
+      return this.#raise(error, 'HeadObject', key);
+    }
+  }
+
+  /**
+   * Store a derivative unless one is already there. 'exists' means another request stored it
+   * first (412), or was storing it and has now finished (409, then it appeared).
+   * @throws UnavailableError STORAGE_UNAVAILABLE (also when a concurrent writer neither finished
+   *   nor gave up in time); StorageError STORAGE_MISCONFIGURED.
+   */
+  async put(key: string, body: Buffer, options: PutOptions): Promise<'created' | 'exists'> {
+    const command = new PutObjectCommand({
+      Bucket: this.#bucket,
+      Key: key,
+      Body: body,
+      ContentLength: body.length,
+      ContentType: options.contentType,
+      CacheControl: options.cacheControl ?? DERIVATIVE_DEFAULTS.cacheControl,
+      Metadata: { [SOURCE_ETAG_METADATA]: options.sourceEtag },
+      ChecksumSHA256: sha256(body),
+      IfNoneMatch: '*',
+    });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#s3.send(command);
+        return 'created';
+      } catch (error) {
+        const kind = classifyS3Error(error);
+        if (kind === 'precondition-failed') return 'exists';
+        if (kind !== 'conflict') return this.#raise(error, 'PutObject', key);
+        // 409 ConditionalRequestConflict: another conditional write of this key is in progress.
+        // Wait for its object; if it never comes (the other writer failed), try once more.
+        if (await this.#appears(key)) return 'exists';
+        if (attempt === 2) {
+          throw new UnavailableError(
+            'STORAGE_UNAVAILABLE',
+            `${expected('one writer at a time', 'a derivative', 'a concurrent write that neither finished nor failed')}; retry after ${STORAGE_RETRY_AFTER_SECONDS.unavailable} s`,
+            STORAGE_RETRY_AFTER_SECONDS.unavailable,
+            { cause: error },
+          );
+        }
+      }
+    }
+  }
+
+  /**
+   * A GET URL for a derivative, the same for every call within a window of half the TTL.
+   * `maxAgeSeconds` is never more than the URL's remaining validity, nor than the remaining
+   * life of the credentials that signed it (temporary credentials end a URL early).
+   */
+  async presign(key: string): Promise<PresignedUrl> {
+    const now = this.#now().getTime();
+    const windowMs = this.#windowSeconds * 1000;
+    const signingMs = Math.floor(now / windowMs) * windowMs;
+    let expiresMs = signingMs + this.#ttlSeconds * 1000;
+    const identity = await this.#s3.config.credentials();
+    if (identity.expiration !== undefined && identity.expiration.getTime() < expiresMs) {
+      expiresMs = identity.expiration.getTime();
+    }
+    const url = await getSignedUrl(this.#s3, new GetObjectCommand({ Bucket: this.#bucket, Key: key }), {
+      expiresIn: this.#ttlSeconds,
+      signingDate: new Date(signingMs),
+    });
+    return { url, expiresAt: new Date(expiresMs), maxAgeSeconds: Math.max(0, Math.floor((expiresMs - now) / 1000)) };
+  }
+
+  /**
+   * A small JSON record, or undefined when there is none. A record that is not valid JSON (or
+   * implausibly large) is logged and treated as absent: it is a cache, rewritten by putJson.
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async getJson<T>(key: string): Promise<T | undefined> {
+    let text: string;
+    try {
+      const answer = await this.#s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const bytes = await collect(readableOf(answer.Body), DERIVATIVE_DEFAULTS.maxJsonBytes, 0);
+      if (bytes.length > DERIVATIVE_DEFAULTS.maxJsonBytes) {
+        this.#logger.warn('Ignoring an oversized JSON record', { bucket: this.#bucket, key, bytes: bytes.length });
+        return undefined;
+      }
+      text = bytes.toString('utf8');
+    } catch (error) {
+      if (classifyS3Error(error) === 'not-found') return undefined;
+      return this.#raise(error, 'GetObject', key);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      this.#logger.warn('Ignoring a JSON record that does not parse', { bucket: this.#bucket, key, bytes: text.length });
+      return undefined;
+    }
+  }
+
+  /**
+   * Write a small JSON record (replacing any earlier one).
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async putJson(key: string, value: unknown): Promise<void> {
+    const body = Buffer.from(JSON.stringify(value), 'utf8');
+    try {
+      await this.#s3.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: 'application/json',
+          CacheControl: DERIVATIVE_DEFAULTS.jsonCacheControl,
+          ChecksumSHA256: sha256(body),
+        }),
+      );
+    } catch (error) {
+      this.#raise(error, 'PutObject', key);
+    }
+  }
+
+  /**
+   * Every object under a prefix, page by page.
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.#listPage(prefix, token);
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield {
+          key: object.Key,
+          bytes: object.Size ?? 0,
+          ...(object.LastModified === undefined ? {} : { lastModified: object.LastModified }),
+        };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  /**
+   * Delete every object under a prefix; returns how many were deleted. Lists the first page,
+   * deletes it, and lists again from the start until nothing is left, so objects added meanwhile
+   * are caught and no listing order is relied on. An empty prefix (the whole bucket) is refused.
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED; TypeError.
+   */
+  async deletePrefix(prefix: string): Promise<number> {
+    if (prefix === '') throw new TypeError(expected('a non-empty prefix', 'deletePrefix', prefix));
+    let deleted = 0;
+    let previous = '';
+    for (;;) {
+      const page = await this.#listPage(prefix, undefined);
+      const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
+      if (keys.length === 0) return deleted;
+      const signature = keys.join('\n');
+      if (signature === previous) {
+        // The same page twice after deleting it: storage accepts deletes that do nothing.
+        throw new Error(`Storage listed the same ${keys.length} keys under a prefix again after deleting them`);
+      }
+      previous = signature;
+      deleted += await this.#deleteKeys(keys);
+    }
+  }
+
+  async #listPage(prefix: string, token: string | undefined) {
+    try {
+      return await this.#s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.#bucket,
+          Prefix: prefix,
+          MaxKeys: this.#pageSize,
+          ...(token === undefined ? {} : { ContinuationToken: token }),
+        }),
+      );
+    } catch (error) {
+      return this.#raise(error, 'ListObjectsV2', prefix);
+    }
+  }
+
+  async #deleteKeys(keys: readonly string[]): Promise<number> {
+    let answer;
+    try {
+      answer = await this.#s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.#bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    } catch (error) {
+      return this.#raise(error, 'DeleteObjects', keys[0]);
+    }
+    const failures = answer.Errors ?? [];
+    const first = failures[0];
+    if (first !== undefined) {
+      // Per-key failures come back in a 200: raise the first as the error it would have been.
+      const name = first.Code ?? 'Unknown';
+      return this.#raise(Object.assign(new Error(first.Message ?? name), { name }), 'DeleteObjects', first.Key);
+    }
+    return keys.length;
+  }
+
+  /** Poll HEAD until the key exists or the wait is over. */
+  async #appears(key: string): Promise<boolean> {
+    const deadline = Date.now() + this.#conflictWaitMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 800)) {
+      if (await this.exists(key)) return true;
+      if (Date.now() + delay > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  #raise(error: unknown, operation: S3Operation, key: string | undefined): never {
+    if (error instanceof UnavailableError) throw error;
+    return raiseS3Error(error, {
+      operation,
+      bucket: this.#bucket,
+      ...(key === undefined ? {} : { key }),
+      subject: 'a derivative',
+      logger: this.#logger,
+    });
+  }
+}
+
+/** Base64 SHA-256, the form x-amz-checksum-sha256 takes. */
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('base64');
+}

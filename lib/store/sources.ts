@@ -1,0 +1,263 @@
+/**
+ * Read access to the source bucket: where an identifier's master lives (SOURCE_KEY_TEMPLATE), its
+ * size and ETag (HEAD), its first bytes for probing (ranged GET), and the whole object as a local
+ * file for rendering (GET into the /tmp cache of source-cache.ts).
+ *
+ * Every read of content is pinned to the ETag the caller knows (If-Match), and the ETag of the
+ * answer is checked as well (s3rver ignores If-Match): a source replaced while Recto reads it is a
+ * SOURCE_CHANGED error, never a file mixing two versions.
+ */
+import { Readable, Transform } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { IiifRequestError, NotFoundError, SourceError, UnavailableError, expected, quote } from '../errors.js';
+import type { StoreLogger } from './logger.js';
+import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
+import { SourceCache, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
+
+/** One version of a source object, as HEAD describes it. */
+export interface SourceObject {
+  readonly key: string;
+  /** Exactly as S3 sends it, quotes included (`"9a0364b9e99bb480dd25e1f0284c8555"`). */
+  readonly etag: string;
+  readonly bytes: number;
+  readonly lastModified?: Date;
+  readonly contentType?: string;
+}
+
+export interface SourceStoreOptions {
+  readonly bucket: string;
+  /** Contains `{id}`, replaced by the decoded identifier (`masters/{id}.tif`). */
+  readonly keyTemplate: string;
+  /** The /tmp cache: `dir` and `maxBytes` (see source-cache.ts for residency and the clock). */
+  readonly cache: SourceCacheOptions;
+  readonly logger?: StoreLogger;
+}
+
+/** S3's limit on key length, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+const ID_PLACEHOLDER = '{id}';
+
+export class SourceStore {
+  readonly #s3: S3Client;
+  readonly #bucket: string;
+  readonly #template: string;
+  readonly #cache: SourceCache;
+  readonly #logger: StoreLogger | undefined;
+
+  constructor(s3: S3Client, options: SourceStoreOptions) {
+    if (!options.keyTemplate.includes(ID_PLACEHOLDER)) {
+      throw new TypeError(expected('a key template containing {id}', 'keyTemplate', options.keyTemplate));
+    }
+    this.#s3 = s3;
+    this.#bucket = options.bucket;
+    this.#template = options.keyTemplate;
+    this.#cache = new SourceCache(options.cache);
+    this.#logger = options.logger;
+  }
+
+  /** The source cache's counters: hits, shared and completed downloads, evictions, bytes on disk. */
+  get cacheStats(): Readonly<SourceCacheStats> {
+    return this.#cache.stats;
+  }
+
+  /**
+   * The source key of a (decoded) identifier. Identifiers that no key should be made from are
+   * refused here as well as by the parser, so a key never leaves the template's prefix in a URL
+   * (`.` and `..` segments are normalised away by browsers and some HTTP stacks).
+   * @throws IiifRequestError IIIF_INVALID_IDENTIFIER
+   */
+  keyFor(identifier: string): string {
+    const refuse = (what: string): never => {
+      throw new IiifRequestError('IIIF_INVALID_IDENTIFIER', expected(what, 'the identifier', identifier));
+    };
+    if (identifier === '') refuse('a non-empty identifier');
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+    if (/[\u0000-\u001f\u007f]/.test(identifier)) refuse('an identifier without control characters');
+    if (identifier.split('/').some((segment) => segment === '.' || segment === '..')) {
+      refuse('an identifier without "." or ".." path segments');
+    }
+    const key = this.#template.replaceAll(ID_PLACEHOLDER, identifier);
+    if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) refuse(`an identifier short enough for a ${MAX_KEY_BYTES}-byte storage key`);
+    return key;
+  }
+
+  /**
+   * Size, ETag and type of an identifier's source.
+   * @throws NotFoundError SOURCE_NOT_FOUND; IiifRequestError IIIF_INVALID_IDENTIFIER;
+   *   UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async head(identifier: string): Promise<SourceObject> {
+    const key = this.keyFor(identifier);
+    try {
+      const answer = await this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      if (answer.ETag === undefined || answer.ContentLength === undefined) {
+        throw new Error(`Storage answered HeadObject without ${answer.ETag === undefined ? 'an ETag' : 'a Content-Length'}`);
+      }
+      return {
+        key,
+        etag: answer.ETag,
+        bytes: answer.ContentLength,
+        ...(answer.LastModified === undefined ? {} : { lastModified: answer.LastModified }),
+        ...(answer.ContentType === undefined ? {} : { contentType: answer.ContentType }),
+      };
+    } catch (error) {
+      return this.#raise(error, 'HeadObject', key, identifier);
+    }
+  }
+
+  /**
+   * Bytes `start` to `endInclusive` of a source (fewer when the object is shorter; empty when it
+   * starts past the end), pinned to `etag` when given.
+   * @throws NotFoundError SOURCE_NOT_FOUND; UnavailableError SOURCE_CHANGED (the ETag moved) or
+   *   STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED; TypeError for a bad range.
+   */
+  async readRange(identifier: string, start: number, endInclusive: number, etag?: string): Promise<Buffer> {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
+      throw new TypeError(expected('whole numbers with 0 <= start <= endInclusive', 'the byte range', `${start}-${endInclusive}`));
+    }
+    const key = this.keyFor(identifier);
+    const wanted = endInclusive - start + 1;
+    try {
+      const answer = await this.#s3.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Range: `bytes=${start}-${endInclusive}`,
+          ...(etag === undefined ? {} : { IfMatch: etag }),
+        }),
+      );
+      if (etag !== undefined && answer.ETag !== undefined && answer.ETag !== etag) {
+        readableOf(answer.Body).destroy();
+        throw sourceChanged(identifier);
+      }
+      const bytes = await collect(readableOf(answer.Body), wanted);
+      // More than asked for: s3rver answers "bytes=0-0" with the whole object.
+      return bytes.length > wanted ? bytes.subarray(0, wanted) : bytes;
+    } catch (error) {
+      if (classifyS3Error(error) === 'range-not-satisfiable') return Buffer.alloc(0);
+      return this.#raise(error, 'GetObject', key, identifier, etag !== undefined);
+    }
+  }
+
+  /**
+   * The whole object as a local file (see source-cache.ts for when it is removed). The path stays
+   * valid for at least the cache's minimum residency (60 s by default) after this returns.
+   * @throws NotFoundError SOURCE_NOT_FOUND (deleted since its HEAD); UnavailableError
+   *   SOURCE_CHANGED (replaced since its HEAD) or STORAGE_UNAVAILABLE; StorageError
+   *   STORAGE_MISCONFIGURED; SourceError SOURCE_TOO_LARGE (no room left on the local disk).
+   */
+  fetch(source: SourceObject): Promise<string> {
+    return this.#cache.obtain({ bucket: this.#bucket, key: source.key, etag: source.etag }, source.bytes, (part) =>
+      this.#download(source, part),
+    );
+  }
+
+  async #download(source: SourceObject, part: string): Promise<void> {
+    const name = quote(this.#identifierOf(source.key) ?? source.key);
+    const cutShort = (received: string, cause?: unknown) =>
+      new UnavailableError(
+        'STORAGE_UNAVAILABLE',
+        `${expected(`${source.bytes} bytes`, `the source ${name}`, received)}; the transfer was cut short, retry after ${STORAGE_RETRY_AFTER_SECONDS.unavailable} s`,
+        STORAGE_RETRY_AFTER_SECONDS.unavailable,
+        cause === undefined ? {} : { cause },
+      );
+    // An error of the body stream means the transfer broke, whatever its type (a reset, an idle
+    // timeout, or the SDK's plain Error for a checksum mismatch), once the answer had begun.
+    let bodyError: unknown;
+    let written = 0;
+    try {
+      const answer = await this.#s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: source.key, IfMatch: source.etag }));
+      const body = readableOf(answer.Body);
+      if ((answer.ETag !== undefined && answer.ETag !== source.etag) || (answer.ContentLength !== undefined && answer.ContentLength !== source.bytes)) {
+        body.destroy();
+        throw sourceChanged(this.#identifierOf(source.key) ?? source.key);
+      }
+      body.once('error', (error: unknown) => {
+        bodyError = error;
+      });
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          written += chunk.length;
+          done(null, chunk);
+        },
+      });
+      // 'wx': the part name is unique, so an existing file means something is badly wrong.
+      await pipeline(body, count, createWriteStream(part, { flags: 'wx' }));
+      if (written !== source.bytes) throw cutShort(`${written} bytes`);
+    } catch (error) {
+      if (isErrnoCode(error, 'ENOSPC')) {
+        throw new SourceError(
+          'SOURCE_TOO_LARGE',
+          `${expected('a source that fits the local disk', `the source ${name}`, `${source.bytes} bytes`)}; give the function more ephemeral storage`,
+          { cause: error },
+        );
+      }
+      if (bodyError !== undefined && classifyS3Error(bodyError) === 'unknown') throw cutShort(`${written} bytes and an error`, bodyError);
+      return this.#raise(error, 'GetObject', source.key, this.#identifierOf(source.key) ?? source.key, true);
+    }
+  }
+
+  /** Map an SDK error for one source; RectoErrors pass through. */
+  #raise(error: unknown, operation: S3Operation, key: string, identifier: string, pinned = false): never {
+    if (error instanceof IiifRequestError || error instanceof NotFoundError || error instanceof UnavailableError) throw error;
+    if (pinned && classifyS3Error(error) === 'precondition-failed') throw sourceChanged(identifier, error);
+    return raiseS3Error(error, {
+      operation,
+      bucket: this.#bucket,
+      key,
+      subject: `source ${quote(identifier)}`,
+      onNotFound: () =>
+        new NotFoundError('SOURCE_NOT_FOUND', expected('an existing source', 'the identifier', identifier), { cause: error }),
+      ...(this.#logger === undefined ? {} : { logger: this.#logger }),
+    });
+  }
+
+  /** The identifier a key was made from, when the template can be read backwards. */
+  #identifierOf(key: string): string | undefined {
+    const parts = this.#template.split(ID_PLACEHOLDER);
+    if (parts.length !== 2) return undefined;
+    const [prefix = '', suffix = ''] = parts;
+    if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.length < prefix.length + suffix.length) return undefined;
+    return key.slice(prefix.length, key.length - suffix.length);
+  }
+}
+
+function sourceChanged(identifier: string, cause?: unknown): UnavailableError {
+  return new UnavailableError(
+    'SOURCE_CHANGED',
+    `${expected('the version of the source that was looked up', `the source ${quote(identifier)}`, 'a different ETag')}; it was replaced while being read, retry after ${STORAGE_RETRY_AFTER_SECONDS.unavailable} s`,
+    STORAGE_RETRY_AFTER_SECONDS.unavailable,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** The SDK's body in Node is an http.IncomingMessage (a Readable); anything else is a bug. */
+export function readableOf(body: unknown): Readable {
+  if (body instanceof Readable) return body;
+  throw new TypeError(expected('a Node.js Readable', 'the GetObject body', typeof body));
+}
+
+/**
+ * Read a stream into one Buffer. Stops reading (and destroys the stream) once it holds more than
+ * `expectedBytes + slack`: a server that sends more than was asked for cannot fill memory.
+ */
+export async function collect(stream: Readable, expectedBytes: number, slack = 64 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > expectedBytes + slack) {
+      stream.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function isErrnoCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

@@ -1,0 +1,337 @@
+/**
+ * The embedded S3 (infra/local/s3.ts) over real HTTP: what Recto relies on, and each fix over
+ * plain s3rver (atomic writes, If-None-Match, integrity checks, ListObjectsV2 paging).
+ */
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_S3_CREDENTIALS, localS3Environment, startLocalS3 } from '../../infra/local/s3.js';
+import { createS3Client } from '../../lib/store/s3-client.js';
+import { startTestS3, type TestS3 } from '../support/s3.js';
+
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** One plain HTTP request (s3rver serves anonymous requests), the body sent in chunks. */
+function raw(endpoint: URL, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: endpoint.hostname, port: endpoint.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function partFiles(directory: string): Promise<string[]> {
+  const names = await readdir(directory, { recursive: true });
+  return names.filter((name) => name.endsWith('.part'));
+}
+
+describe('the embedded S3', () => {
+  let s3: TestS3;
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+  });
+  afterAll(async () => {
+    await s3.close();
+  });
+
+  it('listens on 127.0.0.1 and names the environment a process needs to reach it', () => {
+    // Assess
+    expect(s3.endpoint.hostname).toBe('127.0.0.1');
+    expect(localS3Environment(s3.endpoint)).toEqual({
+      S3_ENDPOINT: `http://127.0.0.1:${s3.endpoint.port}`,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+    });
+  });
+
+  it('stores and serves objects with their type, cache control and metadata', async () => {
+    // Prepare
+    const body = Buffer.from('pixels');
+
+    // Act
+    const etag = await s3.putObject(s3.derivativeBucket, 'a b/0,0,1,1/max/0/default.jpg', body, {
+      contentType: 'image/jpeg',
+      cacheControl: 'public, max-age=31536000, immutable',
+      metadata: { 'source-etag': '"abc"' },
+    });
+    const stored = await s3.getObject(s3.derivativeBucket, 'a b/0,0,1,1/max/0/default.jpg');
+
+    // Assess
+    expect(etag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
+    expect(stored?.body.toString()).toBe('pixels');
+    expect(stored?.contentType).toBe('image/jpeg');
+    expect(stored?.cacheControl).toBe('public, max-age=31536000, immutable');
+    expect(stored?.metadata).toEqual({ 'source-etag': '"abc"' });
+  });
+
+  it('answers a CORS preflight and a GET from any origin on both buckets', async () => {
+    // Prepare
+    await s3.putObject(s3.sourceBucket, 'cors.txt', 'x');
+    await s3.putObject(s3.derivativeBucket, 'cors.txt', 'x');
+
+    for (const bucket of [s3.sourceBucket, s3.derivativeBucket]) {
+      // Act
+      const preflight = await raw(s3.endpoint, 'OPTIONS', `/${bucket}/cors.txt`, {
+        origin: 'https://viewer.example',
+        'access-control-request-method': 'GET',
+      });
+      const get = await raw(s3.endpoint, 'GET', `/${bucket}/cors.txt`, { origin: 'https://viewer.example' });
+
+      // Assess
+      expect(preflight.status).toBe(200);
+      expect(preflight.headers['access-control-allow-origin']).toBe('*');
+      expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD');
+      expect(get.status).toBe(200);
+      expect(get.headers['access-control-allow-origin']).toBe('*');
+      expect(get.headers['access-control-expose-headers']).toBe('Content-Length, Content-Type, ETag, Last-Modified');
+    }
+  });
+
+  it('never shows a half-written object: a GET during a slow PUT finds nothing, then the whole object', async () => {
+    // Prepare
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const chunks = 20;
+    const duringUpload: number[] = [];
+    const upload = new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/slow.bin`, headers: { 'content-length': String(chunk.length * chunks) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            resolve(res.statusCode ?? 0);
+          });
+        },
+      );
+      req.on('error', reject);
+      void (async () => {
+        for (let i = 0; i < chunks; i += 1) {
+          req.write(chunk);
+          await sleep(10);
+          if (i % 5 === 4 && i < chunks - 1) duringUpload.push((await raw(s3.endpoint, 'GET', `/${s3.derivativeBucket}/slow.bin`)).status);
+        }
+        req.end();
+      })();
+    });
+
+    // Act
+    const status = await upload;
+    const after = await raw(s3.endpoint, 'GET', `/${s3.derivativeBucket}/slow.bin`);
+
+    // Assess
+    expect(status).toBe(200);
+    expect(duringUpload).toEqual([404, 404, 404]);
+    expect(after.status).toBe(200);
+    expect(after.body.length).toBe(chunk.length * chunks);
+    expect(after.headers.etag).toBe(`"${createHash('md5').update(Buffer.concat(Array.from({ length: chunks }, () => chunk))).digest('hex')}"`);
+  });
+
+  it('leaves nothing behind when a client cuts a PUT off', async () => {
+    // Prepare
+    const req = request({
+      host: s3.endpoint.hostname,
+      port: s3.endpoint.port,
+      method: 'PUT',
+      path: `/${s3.derivativeBucket}/cut.bin`,
+      headers: { 'content-length': String(1024 * 1024) },
+    });
+    req.on('error', () => undefined);
+
+    // Act
+    req.write(Buffer.alloc(100_000, 1));
+    await sleep(100);
+    req.destroy();
+    await sleep(200);
+    const after = await raw(s3.endpoint, 'GET', `/${s3.derivativeBucket}/cut.bin`);
+
+    // Assess
+    expect(after.status).toBe(404);
+    expect(await partFiles(s3.directory)).toEqual([]);
+  });
+
+  it('answers If-None-Match: * with 412 when the key exists', async () => {
+    // Prepare
+    await s3.putObject(s3.derivativeBucket, 'once.txt', 'first');
+
+    // Act
+    const second = await raw(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/once.txt`, { 'if-none-match': '*' }, Buffer.from('second'));
+    const stored = await s3.getObject(s3.derivativeBucket, 'once.txt');
+
+    // Assess
+    expect(second.status).toBe(412);
+    expect(second.body.toString()).toContain('<Code>PreconditionFailed</Code>');
+    expect(stored?.body.toString()).toBe('first');
+  });
+
+  it('answers If-None-Match: * with 409 while another write of the key is in progress', async () => {
+    // Prepare: a slow first write holds the key.
+    const first = new Promise<number>((resolve) => {
+      const req = request(
+        { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/race.txt`, headers: { 'if-none-match': '*', 'content-length': '10' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            resolve(res.statusCode ?? 0);
+          });
+        },
+      );
+      req.write('01234');
+      setTimeout(() => req.end('56789'), 1_000);
+    });
+    await sleep(100);
+
+    // Act
+    const second = await raw(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/race.txt`, { 'if-none-match': '*' }, Buffer.from('other'));
+
+    // Assess
+    expect(second.status).toBe(409);
+    expect(second.body.toString()).toContain('<Code>ConditionalRequestConflict</Code>');
+    expect(await first).toBe(200);
+    expect((await s3.getObject(s3.derivativeBucket, 'race.txt'))?.body.toString()).toBe('0123456789');
+  });
+
+  it('refuses a body whose SHA-256 or Content-MD5 does not match, and stores nothing', async () => {
+    // Prepare
+    const body = Buffer.from('the real bytes');
+    const wrongSha = createHash('sha256').update('other bytes').digest('base64');
+    const wrongMd5 = createHash('md5').update('other bytes').digest('base64');
+
+    // Act
+    const bySha = await raw(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/sha.bin`, { 'x-amz-checksum-sha256': wrongSha }, body);
+    const byMd5 = await raw(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/md5.bin`, { 'content-md5': wrongMd5 }, body);
+
+    // Assess
+    expect(bySha.status).toBe(400);
+    expect(bySha.body.toString()).toContain('<Code>BadDigest</Code>');
+    expect(byMd5.status).toBe(400);
+    expect(byMd5.body.toString()).toContain('<Code>BadDigest</Code>');
+    expect(await s3.getObject(s3.derivativeBucket, 'sha.bin')).toBeUndefined();
+    expect(await s3.getObject(s3.derivativeBucket, 'md5.bin')).toBeUndefined();
+    expect(await partFiles(s3.directory)).toEqual([]);
+  });
+
+  it('refuses the SDK default aws-chunked stream upload with 501 instead of storing the chunk framing', async () => {
+    // Prepare: the SDK's defaults, not lib/store's client.
+    const defaults = new S3Client({
+      endpoint: s3.endpoint.href,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: LOCAL_S3_CREDENTIALS,
+      maxAttempts: 1,
+    });
+
+    // Act
+    const error = await defaults
+      .send(new PutObjectCommand({ Bucket: s3.derivativeBucket, Key: 'chunked.bin', Body: Readable.from([Buffer.from('abc')]), ContentLength: 3 }))
+      .catch((caught: unknown) => caught);
+    defaults.destroy();
+
+    // Assess
+    expect(error).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    expect((error as Error).message).toContain('requestChecksumCalculation: "WHEN_REQUIRED"');
+    const uploaded = s3.requests.find((r) => r.method === 'PUT' && r.path.endsWith('/chunked.bin'));
+    expect(uploaded?.headers['content-encoding']).toBe('aws-chunked');
+    expect(await s3.getObject(s3.derivativeBucket, 'chunked.bin')).toBeUndefined();
+  });
+
+  it('uploads streams without aws-chunked framing through the client lib/store builds', async () => {
+    // Act
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: s3.derivativeBucket, Key: 'streamed.bin', Body: Readable.from([Buffer.from('ab'), Buffer.from('cd')]), ContentLength: 4 }),
+    );
+
+    // Assess
+    expect((await s3.getObject(s3.derivativeBucket, 'streamed.bin'))?.body.toString()).toBe('abcd');
+  });
+
+  it('lists more keys than a page holds, in S3 byte order, with continuation tokens', async () => {
+    // Prepare: keys whose directory-walk order differs from S3's order.
+    const keys = ['list/a/b', 'list/a-c', 'list/a/d', 'list/a.e', 'list/a0'];
+    for (const key of keys) await s3.putObject(s3.sourceBucket, key, key);
+
+    // Act
+    const pages: string[][] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.client.send(
+        new ListObjectsV2Command({ Bucket: s3.sourceBucket, Prefix: 'list/', MaxKeys: 2, ...(token === undefined ? {} : { ContinuationToken: token }) }),
+      );
+      pages.push((page.Contents ?? []).map((object) => object.Key ?? ''));
+      token = page.NextContinuationToken;
+      if (token !== undefined) expect(page.IsTruncated).toBe(true);
+    } while (token !== undefined);
+
+    // Assess
+    expect(pages).toEqual([['list/a-c', 'list/a.e'], ['list/a/b', 'list/a/d'], ['list/a0']]);
+  });
+
+  it('lists common prefixes with a delimiter, with sizes and ETags for objects', async () => {
+    // Prepare
+    await s3.putObject(s3.sourceBucket, 'tree/x/1', '1');
+    await s3.putObject(s3.sourceBucket, 'tree/y/2', '22');
+    await s3.putObject(s3.sourceBucket, 'tree/z', '333');
+
+    // Act
+    const page = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.sourceBucket, Prefix: 'tree/', Delimiter: '/' }));
+
+    // Assess
+    expect(page.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['tree/x/', 'tree/y/']);
+    expect(page.Contents?.map((o) => [o.Key, o.Size, o.ETag])).toEqual([['tree/z', 3, `"${createHash('md5').update('333').digest('hex')}"`]]);
+    expect(page.KeyCount).toBe(3);
+  });
+
+  it('answers NoSuchBucket for a listing of a bucket that does not exist', async () => {
+    // Act
+    const error = await s3.client.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket' })).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+  });
+});
+
+describe('the embedded S3 across restarts', () => {
+  it('keeps its objects and buckets in its directory', async () => {
+    // Prepare
+    const directory = await mkdtemp(join(tmpdir(), 'recto-s3-restart-'));
+    try {
+      const first = await startLocalS3({ port: 0, directory, buckets: ['keep'] });
+      const client = createS3Client({ endpoint: first.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+      await client.send(new PutObjectCommand({ Bucket: 'keep', Key: 'k.txt', Body: Buffer.from('kept') }));
+      client.destroy();
+      await first.close();
+
+      // Act
+      const second = await startLocalS3({ port: 0, directory, buckets: ['keep'] });
+      const again = createS3Client({ endpoint: second.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+      const page = await again.send(new ListObjectsV2Command({ Bucket: 'keep' }));
+      const get = await raw(second.endpoint, 'GET', '/keep/k.txt');
+      again.destroy();
+      await second.close();
+
+      // Assess
+      expect(page.Contents?.map((o) => o.Key)).toEqual(['k.txt']);
+      expect(get.body.toString()).toBe('kept');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
