@@ -1,0 +1,9 @@
+/**
+ * The benchmark sections, run in this order by `npm run bench`. Add new ones here (cache-hit
+ * latency, pre-warm throughput, cold start...).
+ */
+import type { BenchSection } from './section.js';
+import { prewarmSection } from './sections/prewarm.js';
+import { renderSection } from './sections/render.js';
+
+export const SECTIONS: readonly BenchSection[] = [renderSection, prewarmSection];

@@ -1,0 +1,17 @@
+/**
+ * lib/render: sharp pipelines from a Plan, source probing, pyramid level choice. Knows nothing
+ * of HTTP or S3: it takes a file path or a Buffer and returns encoded bytes.
+ */
+export { probe, SOURCE_FORMATS, PYRAMID_KINDS } from './probe.js';
+export type { SourceProbe, SourceFormat, PyramidKind, ProbeOptions } from './probe.js';
+export { render, outputSize, openSource, applyQuality, applyEncoder, assertRenderMemory, BITONAL_THRESHOLD, MAX_OUTPUT_SIDE } from './render.js';
+export type { RenderOptions, RenderResult } from './render.js';
+export { estimateRenderSeconds, estimateRenderBytes, renderMemoryBudget, LAMBDA_SLOWDOWN, PROCESS_RESERVE_BYTES } from './estimate.js';
+export type { EstimateOptions } from './estimate.js';
+export { configureSharp } from './setup.js';
+export { toRenderError } from './failure.js';
+export type { FailureContext } from './failure.js';
+export { route } from './route.js';
+export type { RenderRoute, Strategy, LoadSpec } from './route.js';
+export { encoderSettings } from './encode.js';
+export type { EncoderSettings } from './encode.js';

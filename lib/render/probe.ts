@@ -1,0 +1,188 @@
+/**
+ * What a source is, read from its headers without decoding pixels: the record info.json is built
+ * from (sizes from the real pyramid levels, tiles from the real tile size) and that render()
+ * plans from. It is cached beside the derivatives as a small JSON document, so no request has to
+ * open the source just to learn its size.
+ */
+import sharp from 'sharp';
+import type { Metadata } from 'sharp';
+import { SourceError, UnsupportedError, expected } from '../errors.js';
+import type { Size } from '../iiif/types.js';
+import { toRenderError } from './failure.js';
+import { levelScale, orientationTransform, transformSize } from './geometry.js';
+import { readHead, sniffFormat } from './sniff.js';
+import { readTiffTileSize } from './tiff.js';
+
+/** Source formats Recto decodes, by sharp's name. Anything else is a 501 naming the format. */
+export const SOURCE_FORMATS = ['jpeg', 'png', 'tiff', 'webp', 'gif'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/** More levels than this is no pyramid (2^32 reductions): such a file is read as a document. */
+const MAX_PYRAMID_LEVELS = 32;
+
+/** Where the reduced levels of a pyramidal TIFF live. */
+export const PYRAMID_KINDS = ['pages', 'subifds'] as const;
+export type PyramidKind = (typeof PYRAMID_KINDS)[number];
+
+export interface SourceProbe {
+  /** sharp's name for the decoder: one of SOURCE_FORMATS. */
+  readonly format: string;
+  /** As displayed, i.e. after the EXIF orientation is applied. */
+  readonly width: number;
+  readonly height: number;
+  /** Stored resolutions in display orientation, largest (the full image) first. */
+  readonly levels: readonly Size[];
+  /** The native tile size, when the source is tiled. */
+  readonly tile?: Size;
+  /** EXIF orientation 1..8 (1 when absent or invalid). */
+  readonly orientation: number;
+  /** libvips interpretation: 'srgb', 'rgb16', 'b-w', 'grey16', 'cmyk', ... */
+  readonly space: string;
+  readonly channels: number;
+  /** Sample format: 'uchar' for 8-bit, 'ushort' for 16-bit, ... */
+  readonly depth: string;
+  readonly hasAlpha: boolean;
+  readonly hasProfile: boolean;
+  /** Pages or frames in the file; only the first (or the pyramid) is ever rendered. */
+  readonly pages: number;
+  /** For a pyramid (more than one level): pages of the file or SubIFDs of its first page. */
+  readonly pyramid?: PyramidKind;
+}
+
+export interface ProbeOptions {
+  /** Sources with more pixels than this are refused (sharp's limitInputPixels). */
+  readonly maxInputPixels: number;
+}
+
+/**
+ * Read a source's header and describe it.
+ *
+ * @throws SourceError `SOURCE_UNREADABLE` (422) for an empty, corrupt or missing file or bytes
+ *   that are not an image; `SOURCE_TOO_LARGE` (422) for a source over `maxInputPixels`
+ *   (decompression bombs included: the header is enough to refuse them).
+ * @throws UnsupportedError `SOURCE_FORMAT_NOT_SUPPORTED` (501) for a recognised format Recto
+ *   does not decode (JPEG 2000, JPEG XL, HEIC, AVIF, PDF, SVG, ...), naming it.
+ */
+export async function probe(input: Buffer | string, options: ProbeOptions): Promise<SourceProbe> {
+  const context = { maxInputPixels: options.maxInputPixels, input };
+  let head: Buffer;
+  try {
+    head = await readHead(input);
+  } catch (error) {
+    throw toRenderError(error, context);
+  }
+  if (head.length === 0) {
+    throw new SourceError('SOURCE_UNREADABLE', expected('an image', 'the source', 'an empty file'));
+  }
+  const named = sniffFormat(head);
+  if (named !== undefined) throw unsupported(named);
+
+  const open = (extra: { page?: number; subifd?: number } = {}): Promise<Metadata> =>
+    sharp(input, {
+      // Headers only: no pixel is decoded here, and the limit is checked right below with a
+      // message that gives the size. render() keeps sharp's own limit on every pipeline.
+      limitInputPixels: false,
+      failOn: 'warning',
+      ...(extra.page === undefined ? {} : { page: extra.page }),
+      ...(extra.subifd === undefined ? {} : { tiff: { subifd: extra.subifd } }),
+    }).metadata();
+
+  try {
+    const metadata = await open();
+    const format = metadata.format;
+    if (!isSourceFormat(format)) throw unsupported(format);
+    const stored: Size = { width: metadata.width, height: metadata.height };
+    if (stored.width * stored.height > options.maxInputPixels) {
+      throw new SourceError('SOURCE_TOO_LARGE', expected(`at most ${options.maxInputPixels} pixels`, 'the source', `${stored.width}x${stored.height}`));
+    }
+    const orientation = isOrientation(metadata.orientation) ? metadata.orientation : 1;
+    const toDisplay = orientationTransform(orientation);
+    const pages = metadata.pages ?? 1;
+
+    let storedLevels: Size[] = [stored];
+    let pyramid: PyramidKind | undefined;
+    if (format === 'tiff') {
+      if (pages > 1 && pages <= MAX_PYRAMID_LEVELS) {
+        // Stop at the first page that is not the next level down: a 500-page document costs
+        // one extra header read, not 499.
+        const sizes = [stored];
+        for (let page = 1; page < pages; page++) {
+          const level = await open({ page });
+          sizes.push({ width: level.width, height: level.height });
+          if (!isPagePyramid(sizes)) break;
+        }
+        if (sizes.length === pages && isPagePyramid(sizes)) {
+          storedLevels = sizes;
+          pyramid = 'pages';
+        }
+      }
+      const subifds = metadata.subifds ?? 0;
+      if (pyramid === undefined && subifds > 0 && subifds < MAX_PYRAMID_LEVELS) {
+        const sizes = [stored];
+        for (let subifd = 0; subifd < subifds; subifd++) {
+          const level = await open({ subifd });
+          sizes.push({ width: level.width, height: level.height });
+        }
+        if (isDecreasing(sizes)) {
+          storedLevels = sizes;
+          pyramid = 'subifds';
+        }
+      }
+    }
+    const tile = format === 'tiff' ? await readTiffTileSize(input) : undefined;
+    const display = transformSize(stored, toDisplay);
+    return {
+      format,
+      width: display.width,
+      height: display.height,
+      levels: storedLevels.map((level) => transformSize(level, toDisplay)),
+      ...(tile === undefined ? {} : { tile: transformSize(tile, toDisplay) }),
+      orientation,
+      space: metadata.space,
+      channels: metadata.channels,
+      depth: metadata.depth,
+      hasAlpha: metadata.hasAlpha,
+      hasProfile: metadata.hasProfile,
+      pages,
+      ...(pyramid === undefined ? {} : { pyramid }),
+    };
+  } catch (error) {
+    const failure = toRenderError(error, context);
+    const weak = failure.code === 'SOURCE_UNREADABLE' ? sniffFormat(head, { weak: true }) : undefined;
+    throw weak === undefined ? failure : unsupported(weak);
+  }
+}
+
+function isSourceFormat(format: string): format is SourceFormat {
+  return (SOURCE_FORMATS as readonly string[]).includes(format);
+}
+
+function isOrientation(value: number | undefined): value is number {
+  return value !== undefined && Number.isInteger(value) && value >= 1 && value <= 8;
+}
+
+function unsupported(format: string): UnsupportedError {
+  return new UnsupportedError('SOURCE_FORMAT_NOT_SUPPORTED', expected(`a source in one of ${SOURCE_FORMATS.join(', ')}`, 'the source format', format));
+}
+
+function isDecreasing(sizes: readonly Size[]): boolean {
+  return sizes.every((size, i) => {
+    const previous = sizes[i - 1];
+    return previous === undefined || (size.width < previous.width && size.height < previous.height);
+  });
+}
+
+/**
+ * Pages form a pyramid when each is a power-of-two reduction of the first, both axes alike. A
+ * multi-page document (scans of several leaves, a thumbnail of another crop) is not one, and
+ * only its first page is served.
+ */
+function isPagePyramid(sizes: readonly Size[]): boolean {
+  const full = sizes[0];
+  if (full === undefined || !isDecreasing(sizes)) return false;
+  return sizes.slice(1).every((size) => {
+    const x = levelScale(full.width, size.width);
+    const y = levelScale(full.height, size.height);
+    return x === y && Number.isInteger(Math.log2(1 / x));
+  });
+}
