@@ -7,6 +7,8 @@ import { getConfig } from '../config.js';
 import { createServices } from '../service/services.js';
 import { fromGatewayEvent, toGatewayResult, type GatewayEvent, type GatewayResult } from './apigw.js';
 import { createHttpApp, type HttpApp } from './app.js';
+import { loadPresets } from '../prewarm/presets.js';
+import { createPresetsRoute } from './presets-route.js';
 
 /** Milliseconds kept back from the Lambda deadline so an answer always leaves in time. */
 const DEADLINE_MARGIN_MS = 1500;
@@ -28,5 +30,5 @@ function defaultApp(): HttpApp {
   if (!services.config.auth.enabled) {
     services.logger.warn('IIIF_AUTH=off: every client may read and render. Use this only for local development and conformance runs.');
   }
-  return createHttpApp(services);
+  return createHttpApp(services, { presets: createPresetsRoute(services, loadPresets(services.config)) });
 }

@@ -1,7 +1,10 @@
 /**
  * The pre-warm queue's message: one image, and what to render for it. Sent by `npm run prewarm
- * -- --queue`, and by the IIIF function when it defers a render too long for a request.
+ * -- --queue`, and by the IIIF function when it defers a render too long for a request. With
+ * none of `paths`, `presets`, `tiles` or `sizes`, the worker renders the tiles and sizes.
  */
+import { RectoError, expected } from '../errors.js';
+
 export interface PrewarmMessage {
   readonly identifier: string;
   /** Explicit derivatives, as 3.0 canonical paths `{region}/{size}/{rotation}/{quality}.{format}`. */
@@ -16,4 +19,70 @@ export interface PrewarmMessage {
   readonly api?: '2' | '3' | 'both';
   /** Render again even when the derivative exists. */
   readonly force?: boolean;
+}
+
+const FIELDS = ['identifier', 'paths', 'presets', 'tiles', 'sizes', 'api', 'force'] as const;
+const API_VALUES = ['2', '3', 'both'] as const;
+/** SQS allows 256 KiB a message; anything near that is not a pre-warm request. */
+const MAX_LIST = 10_000;
+
+/**
+ * Read and check a message body (JSON text, or an already parsed value).
+ * @throws RectoError PREWARM_INVALID_MESSAGE naming the field and what it must be. Unknown
+ *   fields are refused, so a typo (`"tile": true`) is an error, not a silent no-op.
+ */
+export function parsePrewarmMessage(body: unknown): PrewarmMessage {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body) as unknown;
+    } catch {
+      throw invalid('a JSON object', 'the message body', body);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('a JSON object', 'the message body', show(value));
+  const fields = value as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((key) => !(FIELDS as readonly string[]).includes(key));
+  if (unknown !== undefined) throw invalid(`only the fields ${FIELDS.join(', ')}`, 'the message', unknown);
+  const { identifier, paths, presets, tiles, sizes, api, force } = fields;
+  if (typeof identifier !== 'string' || identifier === '') throw invalid('a non-empty string', 'identifier', show(identifier));
+  return {
+    identifier,
+    ...optionalList('paths', paths),
+    ...optionalList('presets', presets),
+    ...optionalBoolean('tiles', tiles),
+    ...optionalBoolean('sizes', sizes),
+    ...optionalBoolean('force', force),
+    ...(api === undefined ? {} : { api: apiValue(api) }),
+  };
+}
+
+function apiValue(value: unknown): (typeof API_VALUES)[number] {
+  const found = API_VALUES.find((choice) => choice === value);
+  if (found === undefined) throw invalid(`one of ${API_VALUES.map((v) => `"${v}"`).join(', ')}`, 'api', show(value));
+  return found;
+}
+
+function optionalList<K extends 'paths' | 'presets'>(name: K, value: unknown): { [P in K]?: readonly string[] } {
+  if (value === undefined) return {};
+  if (!Array.isArray(value) || value.length > MAX_LIST || !value.every((item): item is string => typeof item === 'string' && item !== '')) {
+    throw invalid(`a list of at most ${MAX_LIST} non-empty strings`, name, show(value));
+  }
+  const list: readonly string[] = value;
+  return { [name]: list } as { [P in K]: readonly string[] };
+}
+
+function optionalBoolean<K extends 'tiles' | 'sizes' | 'force'>(name: K, value: unknown): { [P in K]?: boolean } {
+  if (value === undefined) return {};
+  if (typeof value !== 'boolean') throw invalid('true or false', name, show(value));
+  return { [name]: value } as { [P in K]: boolean };
+}
+
+function invalid(what: string, part: string, received: string): RectoError {
+  return new RectoError('PREWARM_INVALID_MESSAGE', expected(what, part, received));
+}
+
+/** A value for a message: JSON, or "nothing" for a missing one (JSON.stringify gives undefined). */
+function show(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value);
 }

@@ -1,0 +1,4 @@
+/** S3 ObjectCreated/ObjectRemoved of a source → delete its derivatives. Thin by design; no sharp. */
+import { createPurgeHandler } from '../../lib/prewarm/purge.js';
+
+export const handler = createPurgeHandler();

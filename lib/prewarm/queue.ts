@@ -1,0 +1,63 @@
+/**
+ * Hand images to the pre-warm fleet: one SQS message per image, sent ten to a request
+ * (SendMessageBatch's limit). Entries SQS refuses are sent once more, then reported.
+ */
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { PrewarmMessage } from './message.js';
+
+/** SendMessageBatch takes at most ten entries. */
+export const SQS_BATCH_SIZE = 10;
+
+export interface EnqueueFailure {
+  readonly identifier: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface EnqueueReport {
+  readonly sent: number;
+  readonly failed: readonly EnqueueFailure[];
+}
+
+/** Send one message per image; `onSent` is called after each accepted batch with its size. */
+export async function enqueue(sqs: SQSClient, queueUrl: string, messages: AsyncIterable<PrewarmMessage> | Iterable<PrewarmMessage>, onSent?: (count: number) => void): Promise<EnqueueReport> {
+  let sent = 0;
+  const failed: EnqueueFailure[] = [];
+  let batch: PrewarmMessage[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const pending = batch;
+    batch = [];
+    let left = pending.map((message, i) => ({ id: String(i), message }));
+    for (let attempt = 1; attempt <= 2 && left.length > 0; attempt++) {
+      const answer = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: left.map(({ id, message }) => ({ Id: id, MessageBody: JSON.stringify(message) })),
+        }),
+      );
+      const refused = new Map((answer.Failed ?? []).map((entry) => [entry.Id, entry]));
+      const accepted = left.length - refused.size;
+      sent += accepted;
+      onSent?.(accepted);
+      const retry = left.filter(({ id }) => {
+        const entry = refused.get(id);
+        // SenderFault: the message itself is wrong; sending it again will not help.
+        return entry !== undefined && entry.SenderFault !== true && attempt === 1;
+      });
+      for (const { id, message } of left) {
+        const entry = refused.get(id);
+        if (entry !== undefined && !retry.some((candidate) => candidate.id === id)) {
+          failed.push({ identifier: message.identifier, code: entry.Code ?? 'Unknown', message: entry.Message ?? 'refused by SQS' });
+        }
+      }
+      left = retry;
+    }
+  };
+  for await (const message of messages) {
+    batch.push(message);
+    if (batch.length === SQS_BATCH_SIZE) await flush();
+  }
+  await flush();
+  return { sent, failed };
+}
