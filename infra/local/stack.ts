@@ -10,13 +10,15 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createHttpApp } from '../../lib/http/app.js';
+import { createPresetsRoute } from '../../lib/http/presets-route.js';
+import { loadPresets } from '../../lib/prewarm/presets.js';
 import { createGatewayHandler } from '../../lib/http/lambda.js';
 import { createServices, type ServiceOverrides, type Services } from '../../lib/service/services.js';
 import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, type DevKeys } from './dev-keys.js';
 import { serveThroughGateway } from './gateway-adapter.js';
 import { startLocalS3 } from './s3.js';
 import { uploadSources, type UploadSummary } from './sources.js';
-import { renderHomePage } from './home-page.js';
+import { createViewerRoutes } from './viewer/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET } from './local-constants.js';
 import { createS3Client } from '../../lib/store/index.js';
 
@@ -68,7 +70,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       console.error('local stack: unhandled error', error);
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain', 'x-content-type-options': 'nosniff' });
       response.end('local stack error');
     });
   });
@@ -89,18 +91,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3Client = createS3Client({ endpoint: s3.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const services = createServices(config, { deferral: 'background', s3: s3Client, ...options.overrides });
   const uploaded = await uploadSources(services, options.imageDirs ?? []);
-  const gateway = createGatewayHandler(() => createHttpApp(services));
+  const presets = loadPresets(config);
+  const gateway = createGatewayHandler(() => createHttpApp(services, { presets: createPresetsRoute(services, presets) }));
   const token = (scopes: readonly string[] = [config.auth.readScope, config.auth.renderScope], ttlSeconds = 3600) =>
     mintDevToken(keys, { scopes, ttlSeconds });
+
+  // The page at `/`, its assets under /viewer/ and the loopback token endpoint (viewer/routes.ts).
+  const viewer = createViewerRoutes({ services, port, mint: token });
 
   handle = async (request, response) => {
     const pathname = (request.url ?? '/').split('?')[0] ?? '/';
     if (pathname === '/.well-known/jwks.json') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' }).end(JSON.stringify(keys.publicJwks));
-    } else if (pathname === '/' && (request.method === 'GET' || request.method === 'HEAD')) {
-      const page = await renderHomePage(services, url);
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(request.method === 'HEAD' ? '' : page);
-    } else {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60', 'x-content-type-options': 'nosniff' }).end(JSON.stringify(keys.publicJwks));
+    } else if (!(await viewer(request, response))) {
       await serveThroughGateway(gateway, request, response);
     }
   };

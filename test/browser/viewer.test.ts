@@ -1,0 +1,290 @@
+/**
+ * The local page in a real browser: headless Chromium (Debian's package, playwright-core) on a
+ * local stack with auth on. It opens `/`, sees a thumbnail for every source, opens an image,
+ * zooms in, and checks that tiles came through Recto's 302s from the embedded S3 and that the
+ * viewer draws the grid's known colours. Screenshots go to test-results/ (and docs/viewer.png,
+ * for the README, when that file is missing).
+ *
+ * No timing assertions: the machine is shared; every wait is for a state, with a generous limit.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page, Response } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
+import { gridImage, type Grid } from '../support/fixtures.js';
+import { launchChromium, skipBrowserTests, type Browser } from './chromium.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
+const README_SCREENSHOT = path.join(REPO_ROOT, 'docs', 'viewer.png');
+const SAMPLES_DIR = path.join(REPO_ROOT, 'samples');
+
+/** The image the test zooms into: big enough for several tile levels, cells of 500 px. */
+const ZOOM_ID = 'zoom-grid';
+const GRID = { width: 4000, height: 3000, cols: 8, rows: 6 } as const;
+/** A state the page reaches on a busy two-core machine; not a performance bound. */
+const WAIT_MS = 90_000;
+/** JPEG tiles shift a flat colour by a few levels at most. */
+const COLOUR_TOLERANCE = 12;
+
+interface Traffic {
+  /** Image requests to the stack (tiles, thumbnails) and their answers. */
+  readonly recto: { url: string; status: number; authorization: string | undefined }[];
+  /** Requests to the embedded S3 (where the 302s lead) and their answers. */
+  readonly storage: { url: string; status: number; authorization: string | undefined }[];
+}
+
+describe.skipIf(skipBrowserTests())('the local page in Chromium (auth on)', () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let page: Page;
+  let grid: Grid;
+  const traffic: Traffic = { recto: [], storage: [] };
+  const pageErrors: string[] = [];
+  /** Closers of what beforeAll managed to start, so a failed start still cleans up. */
+  const cleanup: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    // Prepare: a stack with the samples (as `npm start` has them) and a large grid of known colours.
+    const directory = await mkdtemp(path.join(tmpdir(), 'recto-browser-'));
+    cleanup.push(() => rm(directory, { recursive: true, force: true }));
+    const images = path.join(directory, 'images');
+    await mkdir(images);
+    grid = await gridImage(GRID);
+    await writeFile(path.join(images, `${ZOOM_ID}.png`), grid.png);
+    const imageDirs = existsSync(SAMPLES_DIR) ? [SAMPLES_DIR, images] : [images];
+    stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'on' }, imageDirs });
+    cleanup.push(() => stack.close());
+    browser = await launchChromium();
+    cleanup.push(() => browser.close());
+    page = await browser.context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('response', (response) => {
+      void record(response, stack, traffic);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const close of cleanup.reverse()) await close();
+  });
+
+  it('lists every source with a 300-pixel thumbnail fetched through the IIIF API with a token', async () => {
+    // Act
+    await page.goto(`${stack.url}/`);
+    await page.waitForFunction(
+      () => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbnails img')).every((img) => img.dataset.state !== undefined),
+      null,
+      { timeout: WAIT_MS },
+    );
+
+    // Assess: one entry per source, each thumbnail a decoded image that fits 300 x 300.
+    const names = await page.locator('.thumbnails .name').allTextContents();
+    expect(names).toEqual([...stack.uploaded.identifiers]);
+    const thumbnails = await page.$$eval('.thumbnails img', (images) =>
+      images.map((img) => ({ state: (img as HTMLImageElement).dataset.state, width: (img as HTMLImageElement).naturalWidth, height: (img as HTMLImageElement).naturalHeight })),
+    );
+    expect(thumbnails.map((t) => t.state)).toEqual(names.map(() => 'loaded'));
+    for (const thumbnail of thumbnails) expect(Math.max(thumbnail.width, thumbnail.height)).toBe(300);
+    expect(thumbnails[names.indexOf(ZOOM_ID)]).toMatchObject({ width: 300, height: 225 });
+    const thumbnailRequests = traffic.recto.filter((r) => r.url.endsWith('/full/!300,300/0/default.jpg'));
+    expect(thumbnailRequests.map((r) => [r.status, r.authorization?.startsWith('Bearer ')])).toEqual(names.map(() => [302, true]));
+  });
+
+  it('opens an image, zooms in, and draws tiles that followed the redirect to the embedded S3', async () => {
+    // Prepare: open the grid from the gallery and wait for the whole image to be drawn.
+    await page.getByRole('link', { name: ZOOM_ID, exact: true }).click();
+    await page.waitForURL(/\?id=zoom-grid/);
+    await waitForViewer(page, 1);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'viewer-page.png'), fullPage: true });
+    const before = { recto: traffic.recto.length, storage: traffic.storage.length };
+
+    // Act: three clicks on OpenSeadragon's "Zoom in" button (x2 each).
+    for (let click = 0; click < 3; click++) await page.getByTitle('Zoom in').click();
+    await waitForViewer(page, 8);
+
+    // Assess: new tiles at full resolution, each a 302 from Recto (with the token) and a 200
+    // from S3 (without it).
+    const tiles = traffic.recto.slice(before.recto).filter((r) => new URL(r.url).pathname.startsWith(`/iiif/3/${ZOOM_ID}/`) && !r.url.includes('/full/'));
+    const stored = traffic.storage.slice(before.storage);
+    expect(tiles.length).toBeGreaterThanOrEqual(4);
+    expect(tiles.filter((r) => r.status === 302 && r.authorization?.startsWith('Bearer ') === true)).toHaveLength(tiles.length);
+    expect(stored.filter((r) => r.status === 200)).toHaveLength(tiles.length);
+    expect(stored.filter((r) => r.authorization !== undefined)).toEqual([]);
+    const state = await page.$eval('#osd', (element) => Object.fromEntries(Object.entries((element as HTMLElement).dataset)));
+    expect(state).toMatchObject({ state: 'open', tilesFailed: '0', fullyLoaded: 'true' });
+
+    // Assess: the view is the grid, not a blank canvas: most pixels are the colours of its
+    // cells, and at 8x several cells are in view.
+    const screenshot = await page.locator('#osd').screenshot({ path: path.join(RESULTS_DIR, 'viewer-zoomed.png') });
+    const { share, cells, deviation } = await gridCoverage(screenshot, grid);
+    expect(deviation).toBeGreaterThan(10);
+    expect(share).toBeGreaterThan(0.6);
+    expect(cells.size).toBeGreaterThanOrEqual(2);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('builds a IIIF URL from the form and shows the image it names', async () => {
+    // Act
+    await page.fill('#region', '0,0,1000,1000');
+    await page.fill('#size', '200,');
+    await page.fill('#rotation', '90');
+    await page.selectOption('#format', 'png');
+    await page.click('#builder button[type=submit]');
+    await page.waitForFunction(() => /px/.test(document.getElementById('result-status')?.textContent ?? ''), null, { timeout: WAIT_MS });
+
+    // Assess: the URL, and the decoded result's size (a 200x200 crop turned a quarter).
+    expect(await page.textContent('#builder-url')).toBe(`${stack.url}/iiif/3/${ZOOM_ID}/0,0,1000,1000/200,/90/default.png`);
+    const result = await page.$eval('#result-image', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]);
+    expect(result).toEqual([200, 200]);
+    expect(await page.textContent('#result-status')).toMatch(/^200 × 200 px, image\/png, /);
+  });
+
+  it('says which part of a URL is wrong before sending it', async () => {
+    // Act
+    await page.fill('#rotation', '400');
+
+    // Assess: the service's own message, next to the field.
+    expect(await page.textContent('#builder-error')).toBe('Expected n or !n with 0 ≤ n ≤ 360 for rotation but received "400"');
+    expect(await page.getAttribute('#rotation', 'aria-invalid')).toBe('true');
+  });
+
+  it('lists the image\'s presets with their sizes, and shows one when it is chosen', async () => {
+    // Prepare: what the presets route answers for the image.
+    const answer = await fetch(`${stack.url}/iiif/presets/${ZOOM_ID}`, { headers: { authorization: `Bearer ${await stack.token()}` } });
+    expect(answer.status).toBe(200);
+    const usable = ((await answer.json()) as { presets: { name: string; url?: string; width?: number; height?: number }[] }).presets.filter((preset) => preset.url !== undefined);
+    const first = usable[0];
+    expect(first).toBeDefined();
+    await page.waitForFunction(() => !/^Loading/.test(document.getElementById('presets-status')?.textContent ?? 'Loading'), null, { timeout: WAIT_MS });
+
+    // Act
+    await page.locator('#presets a.preset').first().click();
+    // The figure names the URL it shows; its caption gains the pixel size once it is decoded.
+    await page.waitForFunction(
+      (url) => (document.getElementById('result-image') as HTMLImageElement | null)?.alt === `Result of ${url}` && /px/.test(document.getElementById('result-status')?.textContent ?? ''),
+      first?.url ?? '',
+      { timeout: WAIT_MS },
+    );
+
+    // Assess: one link per preset that applies, and the chosen one shown at its size.
+    expect(await page.locator('#presets a.preset').allTextContents()).toEqual(usable.map((preset) => preset.name));
+    expect(await page.textContent('#result-status')).toMatch(new RegExp(`^${first?.width ?? 0} × ${first?.height ?? 0} px, `));
+  });
+
+  it('shows the gallery above a photo in the viewer (the README screenshot, docs/viewer.png)', async () => {
+    // Prepare: the photo sample when there is one: it shows what the page is for.
+    const shown = stack.uploaded.identifiers.includes('photo') ? 'photo' : ZOOM_ID;
+    const screenshot = path.join(RESULTS_DIR, 'viewer-readme.png');
+
+    // Act: the page as someone opening it sees it (no #viewer anchor: the gallery stays in view),
+    // tall enough for the gallery and the whole viewer.
+    await page.setViewportSize({ width: 1280, height: 1120 });
+    await page.goto(`${stack.url}/?id=${shown}`);
+    await waitForViewer(page, 1);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbnails img')).every((img) => img.dataset.state === 'loaded'), null, { timeout: WAIT_MS });
+    await page.screenshot({ path: screenshot });
+
+    // Assess: the viewer is open on that image, and the README has its picture.
+    expect(await page.textContent('#viewer-heading')).toBe(shown);
+    expect(await page.getAttribute(`.thumbnails a[aria-current="page"]`, 'href')).toBe(`/?id=${shown}#viewer`);
+    if (!existsSync(README_SCREENSHOT)) await copyFile(screenshot, README_SCREENSHOT);
+    expect((await sharp(README_SCREENSHOT).metadata()).format).toBe('png');
+  });
+});
+
+describe.skipIf(skipBrowserTests())('the local page in Chromium (IIIF_AUTH=off)', () => {
+  it('shows thumbnails and a deep-zoom viewer without any token', async () => {
+    // Prepare
+    const directory = await mkdtemp(path.join(tmpdir(), 'recto-browser-off-'));
+    const images = path.join(directory, 'images');
+    await mkdir(images);
+    await writeFile(path.join(images, 'plain.png'), (await gridImage({ width: 1200, height: 900, cols: 4, rows: 3 })).png);
+    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'off' }, imageDirs: [images] });
+    const browser = await launchChromium();
+    const authorizations: (string | undefined)[] = [];
+    try {
+      const page = await browser.context.newPage();
+      page.on('request', (request) => {
+        if (request.url().startsWith(`${stack.url}/iiif/`)) authorizations.push(request.headers().authorization);
+      });
+
+      // Act
+      await page.goto(`${stack.url}/?id=plain`);
+      await waitForViewer(page, 1);
+      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('.thumbnails img')?.naturalWidth ?? 0) > 0, null, { timeout: WAIT_MS });
+
+      // Assess: tiles drawn, none failed, no token asked for or sent.
+      const state = await page.$eval('#osd', (element) => Object.fromEntries(Object.entries((element as HTMLElement).dataset)));
+      expect(state).toMatchObject({ state: 'open', tilesFailed: '0', fullyLoaded: 'true' });
+      expect(Number(state.tilesLoaded)).toBeGreaterThan(0);
+      expect(await page.$eval('.thumbnails img', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])).toEqual([300, 225]);
+      expect(authorizations.length).toBeGreaterThan(0);
+      expect(authorizations.filter((value) => value !== undefined)).toEqual([]);
+    } finally {
+      await browser.close();
+      await stack.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Wait until the viewer is open at `zoom` (relative to home), still, and has drawn all it needs. */
+async function waitForViewer(page: Page, zoom: number): Promise<void> {
+  await page.waitForFunction(
+    (target) => {
+      const data = document.getElementById('osd')?.dataset;
+      return data?.state === 'open' && data.fullyLoaded === 'true' && data.animating !== 'true' && Number(data.zoom ?? '1') >= target;
+    },
+    zoom * 0.99,
+    { timeout: WAIT_MS },
+  );
+}
+
+async function record(response: Response, stack: LocalStack, traffic: Traffic): Promise<void> {
+  const request = response.request();
+  const url = response.url();
+  if (request.resourceType() === 'document') return;
+  // allHeaders: what went on the wire, not the page's provisional view.
+  const headers: Record<string, string> = await request.allHeaders().catch(() => ({}));
+  const entry = { url, status: response.status(), authorization: headers.authorization };
+  if (url.startsWith(stack.s3Endpoint.origin)) traffic.storage.push(entry);
+  else if (url.startsWith(`${stack.url}/iiif/`) && !url.endsWith('/info.json') && !url.includes('/iiif/presets/')) traffic.recto.push(entry);
+}
+
+/**
+ * How much of a screenshot is the grid: the share of pixels within COLOUR_TOLERANCE of some
+ * cell's colour, which cells appear (by at least 1% of the pixels), and the standard deviation of
+ * the luminance (a blank canvas has none).
+ */
+async function gridCoverage(png: Buffer, grid: Grid): Promise<{ share: number; cells: Set<string>; deviation: number }> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const palette: { key: string; r: number; g: number; b: number }[] = [];
+  for (let row = 0; row < grid.rows; row++) for (let col = 0; col < grid.cols; col++) palette.push({ key: `${col},${row}`, ...grid.cellColour(col, row) });
+  const counts = new Map<string, number>();
+  let matched = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  const pixels = info.width * info.height;
+  for (let i = 0; i < pixels; i++) {
+    const r = data[i * 3] ?? 0;
+    const g = data[i * 3 + 1] ?? 0;
+    const b = data[i * 3 + 2] ?? 0;
+    const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    sum += luminance;
+    sumSquares += luminance * luminance;
+    const cell = palette.find((c) => Math.abs(c.r - r) <= COLOUR_TOLERANCE && Math.abs(c.g - g) <= COLOUR_TOLERANCE && Math.abs(c.b - b) <= COLOUR_TOLERANCE);
+    if (cell !== undefined) {
+      matched += 1;
+      counts.set(cell.key, (counts.get(cell.key) ?? 0) + 1);
+    }
+  }
+  const mean = sum / pixels;
+  const cells = new Set([...counts].filter(([, count]) => count >= pixels / 100).map(([key]) => key));
+  return { share: matched / pixels, cells, deviation: Math.sqrt(Math.max(0, sumSquares / pixels - mean * mean)) };
+}
