@@ -32,6 +32,11 @@ export const DEFAULTS = {
   RENDER_MAX_INPUT_PIXELS: 268_402_689,
   /** A request whose estimated render exceeds this goes asynchronous (API Gateway allows 30 s). */
   RENDER_BUDGET_SECONDS: 20,
+  /**
+   * The memory one render may count on, in MB: Lambda's own setting (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+   * when it runs there, else the template's default for the IIIF function.
+   */
+  RENDER_MEMORY_MB: 2048,
   SOURCE_CACHE_DIR: '/tmp/recto-sources',
   SOURCE_CACHE_MAX_BYTES: 400 * 1024 * 1024,
   JPEG_QUALITY: 85,
@@ -84,6 +89,8 @@ export interface Config {
   readonly render: {
     readonly maxInputPixels: number;
     readonly budgetSeconds: number;
+    /** Memory the process has (RENDER_MEMORY_MB): renders estimated to need more are refused (501). */
+    readonly memoryMb: number;
     readonly encode: EncodeConfig;
   };
   readonly sourceCache: { readonly dir: string; readonly maxBytes: number };
@@ -149,6 +156,7 @@ export function loadConfig(env: Env): Config {
     render: {
       maxInputPixels: read.integer('RENDER_MAX_INPUT_PIXELS', DEFAULTS.RENDER_MAX_INPUT_PIXELS, 1, 10_000_000_000),
       budgetSeconds: read.integer('RENDER_BUDGET_SECONDS', DEFAULTS.RENDER_BUDGET_SECONDS, 1, 900),
+      memoryMb: read.integer('RENDER_MEMORY_MB', read.integer('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', DEFAULTS.RENDER_MEMORY_MB, 128, 10_240), 512, 262_144),
       encode: {
         jpegQuality: read.integer('JPEG_QUALITY', DEFAULTS.JPEG_QUALITY, 1, 100),
         webpQuality: read.integer('WEBP_QUALITY', DEFAULTS.WEBP_QUALITY, 1, 100),

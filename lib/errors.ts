@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   IIIF_SIZE_TOO_SMALL: 400,
   IIIF_UPSCALE_NOT_ALLOWED: 400,
   IIIF_LIMIT_EXCEEDED: 400,
+  /** A pre-warm message (SQS body, S3 Batch Operations task) that is not one. */
+  PREWARM_INVALID_MESSAGE: 400,
   // 401 / 403: credentials
   AUTH_MISSING_TOKEN: 401,
   AUTH_INVALID_TOKEN: 401,
@@ -24,12 +26,16 @@ export const ERROR_CODES = {
   // 404 / 405
   NOT_FOUND: 404,
   SOURCE_NOT_FOUND: 404,
+  /** A pre-warm job names a preset the deployment does not have. */
+  PRESET_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   // 422: the source exists but cannot be made into this image
   SOURCE_UNREADABLE: 422,
   SOURCE_TOO_LARGE: 422,
   // 501: a valid request for something this deployment does not do
   FORMAT_NOT_SUPPORTED: 501,
+  /** A render that would need more memory than this deployment gives one (RENDER_MEMORY_MB). */
+  RENDER_TOO_LARGE: 501,
   SOURCE_FORMAT_NOT_SUPPORTED: 501,
   // 500: the deployment itself is wrong (storage permissions, a missing bucket); never the client's fault
   STORAGE_MISCONFIGURED: 500,
@@ -40,6 +46,8 @@ export const ERROR_CODES = {
   AUTH_KEYS_UNAVAILABLE: 503,
   RENDER_DEFERRED: 503,
   RENDER_TIMEOUT: 503,
+  /** A render too long for a request could not be handed to the pre-warm queue. */
+  RENDER_QUEUE_UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -129,7 +137,8 @@ const MAX_ECHO_LENGTH = 64;
 /** JSON-escape a value for a message, cutting it to a readable length. */
 export function quote(value: string): string {
   const cut = value.length > MAX_ECHO_LENGTH ? `${value.slice(0, MAX_ECHO_LENGTH)}…` : value;
-  // JSON.stringify escapes quotes, backslashes and control characters; also escape < > & so a
-  // message is inert if a client ever renders it as HTML.
-  return JSON.stringify(cut).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // JSON.stringify escapes quotes, backslashes and C0 controls; also escape DEL and the C1
+  // controls (which it leaves raw), the line separators, and < > & so a message is inert if a
+  // client ever renders it as HTML.
+  return JSON.stringify(cut).replace(/[<>&\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -12,7 +12,7 @@ import { ALLOWED_METHODS, COMMON_HEADERS, PREFLIGHT_HEADERS, imageLinkHeader } f
 import { RequestLog } from './request-log.js';
 import { route, type Route } from './router.js';
 import type { HandleOptions, HttpRequest, HttpResponse } from './types.js';
-import { NotFoundError, RectoError } from '../errors.js';
+import { NotFoundError, RectoError, quote } from '../errors.js';
 
 /** info.json may be cached briefly: a replaced source shows within this many seconds. */
 const INFO_MAX_AGE_SECONDS = 300;
@@ -37,7 +37,9 @@ export function createHttpApp(services: Services, extras: { presets?: ExtraRoute
   async function info(request: HttpRequest, target: Extract<Route, { kind: 'info' }>, trace: RequestTrace): Promise<HttpResponse> {
     const identifier = decodeIdentifier(target.identifier);
     const principal = await authenticate(request, 'read');
-    const record = await images.info(identifier, trace);
+    // Only a caller who may render may write, even a source record: anonymous and read-only
+    // clients never cause a write (issue 7).
+    const record = await images.info(identifier, trace, authenticator.can(principal, 'render'));
     const module = versionModule(target.version);
     const document = module.infoDocument(record.probe, {
       // The id is the URL the client used, minus /info.json, byte for byte (IIIF.md).
@@ -65,6 +67,7 @@ export function createHttpApp(services: Services, extras: { presets?: ExtraRoute
       authorizeRender: () => {
         authenticator.authorize(principal, 'render');
       },
+      mayWrite: authenticator.can(principal, 'render'),
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
       trace,
     });
@@ -94,7 +97,7 @@ export function createHttpApp(services: Services, extras: { presets?: ExtraRoute
   async function dispatch(request: HttpRequest, trace: RequestTrace, options: HandleOptions): Promise<HttpResponse> {
     if (request.method === 'OPTIONS') return { status: 204, headers: { ...COMMON_HEADERS, ...PREFLIGHT_HEADERS }, body: '' };
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new RectoError('METHOD_NOT_ALLOWED', `Expected GET, HEAD or OPTIONS but received ${JSON.stringify(request.method.slice(0, 16))}`, {
+      throw new RectoError('METHOD_NOT_ALLOWED', `Expected GET, HEAD or OPTIONS but received ${quote(request.method)}`, {
         headers: { allow: ALLOWED_METHODS },
       });
     }

@@ -3,8 +3,18 @@
  * this long-lived process (the local stack, where nothing freezes the process after a response).
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { UnavailableError } from '../errors.js';
 import type { PrewarmMessage } from '../prewarm/message.js';
 import type { DeferredRender, Deferrer } from './image-service.js';
+
+/** How long a client waits after the queue failed: SQS outages are short, renders are long. */
+export const QUEUE_RETRY_AFTER_SECONDS = 5;
+
+/** The SDK's error name, never its message (which may hold the queue URL and account). */
+function describe(error: unknown): string {
+  const name = typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string' ? error.name : 'an error';
+  return name === 'Error' ? 'an error' : name;
+}
 
 export class QueueDeferrer implements Deferrer {
   constructor(
@@ -12,9 +22,23 @@ export class QueueDeferrer implements Deferrer {
     private readonly queueUrl: string,
   ) {}
 
+  /**
+   * Send the job as a pre-warm message.
+   * @throws UnavailableError RENDER_QUEUE_UNAVAILABLE (503) when SQS refuses or cannot be
+   *   reached: the client retries, rather than getting a 500 for a fault of the queue.
+   */
   async defer(job: DeferredRender): Promise<void> {
     const message: PrewarmMessage = { identifier: job.identifier, paths: [job.path] };
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }));
+    try {
+      await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }));
+    } catch (error) {
+      throw new UnavailableError(
+        'RENDER_QUEUE_UNAVAILABLE',
+        `This image takes longer to render than a request may wait, and it could not be queued for rendering (${describe(error)}); retry after ${QUEUE_RETRY_AFTER_SECONDS} s.`,
+        QUEUE_RETRY_AFTER_SECONDS,
+        { cause: error },
+      );
+    }
   }
 }
 

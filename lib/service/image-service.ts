@@ -5,8 +5,9 @@
  */
 import { RectoError, UnavailableError } from '../errors.js';
 import { canonicalPath, resolve, storageKey, type ImageRequest, type Limits, type Plan } from '../iiif/index.js';
-import type { RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
+import { assertRenderMemory, type RenderOptions, type RenderResult, type SourceProbe } from '../render/index.js';
 import type { DerivativeStore, SourceStore } from '../store/index.js';
+import { TtlCache } from './lru.js';
 import { SingleFlight } from './singleflight.js';
 import { fromJson, type SourceRecord, type SourceRecords } from './source-records.js';
 
@@ -55,6 +56,11 @@ export interface ImageServiceOptions {
 export interface ImageContext {
   /** Throws unless the caller may create a missing derivative. */
   readonly authorizeRender: () => void;
+  /**
+   * Whether the caller may write at all, i.e. render (default true). Anonymous and read-only
+   * callers never cause a write, not even of a source record (which then stays in memory).
+   */
+  readonly mayWrite?: boolean;
   /** Epoch ms by which the answer must be given (the Lambda deadline, less a margin). */
   readonly deadline?: number;
   readonly trace: RequestTrace;
@@ -67,9 +73,17 @@ export interface ImageAnswer {
 
 /** Seconds kept back from the deadline for the upload and the response. */
 const UPLOAD_MARGIN_SECONDS = 3;
+/**
+ * How long a key handed to the deferrer is not handed over again by this process: a herd of
+ * cold requests for one long render sends one queue message, not one each. Past this, a render
+ * that never arrived (a worker that failed) is asked for again.
+ */
+const DEFERRED_TTL_MS = 120_000;
+const DEFERRED_CAPACITY = 1_000;
 
 export class ImageService {
   readonly #renders = new SingleFlight<'created' | 'exists'>();
+  readonly #deferred = new TtlCache<true>(DEFERRED_CAPACITY, DEFERRED_TTL_MS, () => this.now());
 
   constructor(
     private readonly records: SourceRecords,
@@ -81,9 +95,12 @@ export class ImageService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The source record behind info.json. */
-  info(identifier: string, trace: RequestTrace): Promise<SourceRecord> {
-    return this.records.get(identifier, trace);
+  /**
+   * The source record behind info.json. With `mayWrite` false (an anonymous or read-only
+   * caller) a record built now is kept in memory only.
+   */
+  info(identifier: string, trace: RequestTrace, mayWrite = true): Promise<SourceRecord> {
+    return this.records.get(identifier, trace, { persist: mayWrite });
   }
 
   /**
@@ -105,7 +122,7 @@ export class ImageService {
 
   async #image(request: ImageRequest, context: ImageContext, fresh: boolean): Promise<ImageAnswer> {
     const { trace } = context;
-    const record = await this.records.get(request.identifier, trace, fresh);
+    const record = await this.records.get(request.identifier, trace, { fresh, persist: context.mayWrite ?? true });
     const plan = resolve(request, record.probe, this.options.limits);
     const key = storageKey(plan, this.options.prefix);
     trace.key = key;
@@ -115,12 +132,30 @@ export class ImageService {
     }
     trace.cache = 'miss';
     context.authorizeRender();
+    // What this process could not hold is refused before anything is spent or handed on.
+    assertRenderMemory(plan, record.probe, this.options.renderOptions.memoryBudgetBytes);
     const estimate = this.engine.estimateRenderSeconds(plan, record.probe);
-    if (estimate > this.options.budgetSeconds && this.deferrer !== undefined) {
+    // Too long for any request, or for the time this invocation has left: go asynchronous now
+    // rather than start a render the gateway or the platform would cut short.
+    if (this.deferrer !== undefined && (estimate > this.options.budgetSeconds || estimate > this.#secondsLeft(context.deadline))) {
       await this.#defer(plan, record, key, estimate, trace);
     }
-    trace.stored = await this.#renders.run(key, () => this.#renderAndStore(plan, record, key, trace, context.deadline));
+    try {
+      trace.stored = await this.#renders.run(key, () => this.#renderAndStore(plan, record, key, trace, context.deadline));
+    } catch (error) {
+      // Out of time after all (the estimate was low, or storage was slow): hand the render on, so
+      // that the client's retry finds it done instead of running out of time again.
+      if (this.deferrer !== undefined && error instanceof RectoError && error.code === 'RENDER_TIMEOUT') {
+        await this.#defer(plan, record, key, estimate, trace);
+      }
+      throw error;
+    }
     return { plan, key };
+  }
+
+  /** Seconds a render may take before `deadline`, the upload's margin kept back. */
+  #secondsLeft(deadline: number | undefined): number {
+    return deadline === undefined ? Number.POSITIVE_INFINITY : (deadline - this.now()) / 1000 - UPLOAD_MARGIN_SECONDS;
   }
 
   /**
@@ -135,11 +170,21 @@ export class ImageService {
   async #defer(plan: Plan, record: SourceRecord, key: string, estimate: number, trace: RequestTrace): Promise<never> {
     trace.deferred = true;
     const job = { identifier: plan.identifier, path: canonicalPath('3', plan) };
-    // Only one deferral per key at a time in this process; the worker skips what exists.
-    if (!this.#renders.has(key)) {
-      await this.deferrer?.defer(job, () =>
-        this.#renders.run(key, () => this.#renderAndStore(plan, record, key, trace, undefined)),
-      );
+    // One hand-over per key at a time in this process (the worker also skips what exists). A
+    // hand-over that fails, or whose render fails, may be tried again at once.
+    if (!this.#renders.has(key) && this.#deferred.get(key) === undefined) {
+      this.#deferred.set(key, true);
+      const work = () =>
+        this.#renders.run(key, () => this.#renderAndStore(plan, record, key, trace, undefined)).catch((error: unknown) => {
+          this.#deferred.delete(key);
+          throw error;
+        });
+      try {
+        await this.deferrer?.defer(job, work);
+      } catch (error) {
+        this.#deferred.delete(key);
+        throw error;
+      }
     }
     throw new UnavailableError(
       'RENDER_DEFERRED',

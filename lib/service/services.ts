@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
-import { configureSharp, estimateRenderSeconds, probe, render } from '../render/index.js';
+import { configureSharp, estimateRenderSeconds, probe, render, renderMemoryBudget } from '../render/index.js';
 import { createS3Client, DerivativeStore, SourceStore } from '../store/index.js';
 import { BackgroundDeferrer, QueueDeferrer } from './deferrers.js';
 import { ImageService, type Deferrer, type RenderEngine } from './image-service.js';
@@ -67,7 +67,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     {
       prefix: config.derivativePrefix,
       limits: config.limits,
-      renderOptions: { encode: config.render.encode, maxInputPixels },
+      renderOptions: { encode: config.render.encode, maxInputPixels, memoryBudgetBytes: renderMemoryBudget(config.render.memoryMb) },
       budgetSeconds: config.render.budgetSeconds,
     },
     chooseDeferrer(config, overrides.deferral, logger),

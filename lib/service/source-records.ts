@@ -42,9 +42,22 @@ export interface RecordStats {
   sourceBytesRead: number;
 }
 
+export interface RecordOptions {
+  /** Skip both caches and rebuild the record (its source changed). */
+  readonly fresh?: boolean;
+  /**
+   * Store a record built for this call (or held only in memory) in the derivative bucket
+   * (default true). False for callers who may not write (anonymous and read-only clients): the
+   * record is then kept in memory only, and stored by the next caller who may write.
+   */
+  readonly persist?: boolean;
+}
+
 export class SourceRecords {
   readonly #memory = new TtlCache<SourceRecord>(MEMORY_CAPACITY, MEMORY_TTL_MS);
   readonly #building = new SingleFlight<SourceRecord>();
+  /** Identifiers whose record in memory was built for a caller who may not write: not stored yet. */
+  readonly #unstored = new Set<string>();
 
   constructor(
     private readonly sources: SourceStore,
@@ -55,30 +68,36 @@ export class SourceRecords {
 
   /**
    * The record for an identifier: from memory, else the stored JSON, else built by probing the
-   * source (and stored). `fresh` skips both caches and rebuilds it (its source changed).
+   * source (and stored unless `persist` is false). `fresh` skips both caches and rebuilds it
+   * (its source changed).
    * @throws NotFoundError SOURCE_NOT_FOUND; SourceError / UnsupportedError from probing;
    *   UnavailableError STORAGE_UNAVAILABLE.
    */
-  async get(identifier: string, stats?: RecordStats, fresh = false): Promise<SourceRecord> {
-    if (!fresh) {
+  async get(identifier: string, stats?: RecordStats, options: RecordOptions = {}): Promise<SourceRecord> {
+    const persist = options.persist ?? true;
+    if (options.fresh !== true) {
       const remembered = this.#memory.get(identifier);
-      if (remembered !== undefined) return remembered;
+      if (remembered !== undefined) return this.#storeIfUnstored(identifier, remembered, persist);
       const stored = await this.derivatives.getJson<unknown>(recordKey(identifier, this.prefix));
       // A record from another schema version (or damaged) is rebuilt, not trusted.
       if (isRecordOf(stored, identifier)) {
+        this.#unstored.delete(identifier);
         this.#memory.set(identifier, stored);
         return stored;
       }
     }
-    return this.#building.run(identifier, () => this.#build(identifier, stats));
+    const built = await this.#building.run(identifier, () => this.#build(identifier, stats, persist));
+    // A caller who may write can join a build started by one who may not.
+    return this.#storeIfUnstored(identifier, built, persist);
   }
 
   /** Forget an identifier held in memory (after a purge). */
   forget(identifier: string): void {
     this.#memory.delete(identifier);
+    this.#unstored.delete(identifier);
   }
 
-  async #build(identifier: string, stats?: RecordStats): Promise<SourceRecord> {
+  async #build(identifier: string, stats: RecordStats | undefined, persist: boolean): Promise<SourceRecord> {
     const object = await this.sources.head(identifier);
     const probe = await this.#probe(identifier, object, stats);
     const record: SourceRecord = {
@@ -87,8 +106,21 @@ export class SourceRecords {
       source: toJson(object),
       probe,
     };
-    await this.derivatives.putJson(recordKey(identifier, this.prefix), record);
+    if (persist) {
+      await this.derivatives.putJson(recordKey(identifier, this.prefix), record);
+      this.#unstored.delete(identifier);
+    } else {
+      this.#unstored.add(identifier);
+    }
     this.#memory.set(identifier, record);
+    return record;
+  }
+
+  async #storeIfUnstored(identifier: string, record: SourceRecord, persist: boolean): Promise<SourceRecord> {
+    if (persist && this.#unstored.has(identifier)) {
+      await this.derivatives.putJson(recordKey(identifier, this.prefix), record);
+      this.#unstored.delete(identifier);
+    }
     return record;
   }
 

@@ -49,7 +49,7 @@ describe('npm run invoke on events/', () => {
     stack = await startLocalStack({ port: 0, s3Port: 0, dataDir, imageDirs: [images] });
     env = {
       PORT: new URL(stack.url).port,
-      S3_PORT: String(stack.s3Endpoint.port),
+      S3_PORT: stack.s3Endpoint.port,
       DATA_DIR: dataDir,
       POWERTOOLS_LOG_LEVEL: 'WARN',
     };

@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       render: {
         maxInputPixels: 268_402_689,
         budgetSeconds: 20,
+        memoryMb: 2048,
         encode: { jpegQuality: 85, webpQuality: 80, webpEffort: 2, pngCompressionLevel: 6 },
       },
       sourceCache: { dir: '/tmp/recto-sources', maxBytes: 419_430_400 },
