@@ -15,12 +15,21 @@
  * cuts of a whole level (one decode each anyway), a plan alone at its level, rotations and
  * mirrors, EXIF-oriented, alpha and 16-bit sources, and levels too large to hold in memory.
  */
-import type { Sharp } from 'sharp';
 import sharp from 'sharp';
 import type { EncodeConfig } from '../config.js';
 import { MEDIA_TYPES, type Plan, type Rect, type Size } from '../iiif/index.js';
-import { BITONAL_THRESHOLD, configureSharp, encoderSettings, route, type EncoderSettings, type LoadSpec, type RenderResult, type SourceProbe } from '../render/index.js';
-import { toRenderError } from '../render/failure.js';
+import {
+  applyEncoder,
+  applyQuality,
+  configureSharp,
+  encoderSettings,
+  openSource,
+  route,
+  toRenderError,
+  type LoadSpec,
+  type RenderResult,
+  type SourceProbe,
+} from '../render/index.js';
 
 export interface BatchItem {
   readonly key: string;
@@ -179,7 +188,7 @@ export async function renderBatch(input: BatchInput, source: SourceProbe, items:
 
   async function* tasks(): AsyncGenerator<() => Promise<void>> {
     for (const group of plan.groups) {
-      const decode = (band: Band): Promise<Settled<Decoded>> => open().then((path) => decodeBand(path, group, band, options.maxInputPixels)).then(
+      const decode = (band: Band): Promise<Settled<Decoded>> => open().then((path) => decodeBand(path, source, group, band, options.maxInputPixels)).then(
         (ok) => ({ ok }),
         (error: unknown) => (error instanceof Unshareable ? { unshareable: true } : { error: toRenderError(error, context) }),
       );
@@ -251,16 +260,12 @@ export async function renderBatch(input: BatchInput, source: SourceProbe, items:
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
 }
 
-/** Decode a band of a level into raw pixels, opening the level exactly as render() does. */
-async function decodeBand(input: string, group: DecodeGroup, band: Band, maxInputPixels: number): Promise<Decoded> {
-  const { load } = group;
-  const target = load.shrink === undefined ? input : `${input}[shrink=${load.shrink}]`;
-  let pipeline = sharp(target, {
-    limitInputPixels: maxInputPixels,
-    failOn: 'warning',
-    ...(load.page === undefined ? {} : { page: load.page }),
-    ...(load.subifd === undefined ? {} : { tiff: { subifd: load.subifd } }),
-  });
+/** Decode a band of a level into raw pixels, opening the level with render()'s own openSource. */
+async function decodeBand(input: string, source: SourceProbe, group: DecodeGroup, band: Band, maxInputPixels: number): Promise<Decoded> {
+  // Shared decodes are of opaque sources only (planBatch), so the output format, which decides
+  // only whether alpha is flattened, does not change the pixels: any member's will do.
+  const format = band.items[0]?.item.plan.format ?? 'png';
+  let pipeline = openSource(input, group.load, source, maxInputPixels, format);
   const { rect } = band;
   if (rect.x !== 0 || rect.y !== 0 || rect.width !== group.level.width || rect.height !== group.level.height) {
     pipeline = pipeline.extract({ left: rect.x, top: rect.y, width: rect.width, height: rect.height });
@@ -294,26 +299,4 @@ async function cutAndEncode(pixels: Decoded, band: Rect, cut: Rect, scaled: Size
   pipeline = applyEncoder(pipeline, encoderSettings(plan.format, plan.quality, scaled, encode, false));
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
   return { data, contentType: MEDIA_TYPES[plan.format], width: info.width, height: info.height };
-}
-
-function applyQuality(pipeline: Sharp, quality: Plan['quality']): Sharp {
-  switch (quality) {
-    case 'default':
-    case 'color':
-      return pipeline.toColourspace('srgb');
-    case 'gray':
-      return pipeline.toColourspace('b-w');
-    case 'bitonal':
-      return pipeline.threshold(BITONAL_THRESHOLD, { grayscale: true }).toColourspace('b-w');
-  }
-}
-
-function applyEncoder(pipeline: Sharp, encoder: EncoderSettings): Sharp {
-  switch (encoder.format) {
-    case 'jpeg': return pipeline.jpeg(encoder.options);
-    case 'png': return pipeline.png(encoder.options);
-    case 'webp': return pipeline.webp(encoder.options);
-    case 'gif': return pipeline.gif(encoder.options);
-    case 'tiff': return pipeline.tiff(encoder.options);
-  }
 }
