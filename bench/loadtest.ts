@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { baselineJpeg, gridImage, photoLike, random } from '../test/support/fixtures.js';
 import { startTestStack, type Answer, type TestStack } from '../test/support/stack.js';
 import { readHostileCorpus } from '../test/hardening/hostile-paths.js';
-import { storedImageProblems } from '../test/hardening/support.js';
+import { callProblems, parseS3Call, storedImageProblems } from '../test/hardening/support.js';
 
 export const LOAD_DEFAULTS = {
   count: 2000,
@@ -68,6 +68,8 @@ export interface LoadReport {
   /** Stored derivatives that do not decode whole at their key's dimensions. */
   readonly corrupt: readonly string[];
   readonly storedImages: number;
+  /** S3 commands whose key was outside DERIVATIVE_PREFIX or SOURCE_KEY_TEMPLATE. */
+  readonly keysOutsidePrefixes: readonly string[];
   readonly peakRssMb: number;
   readonly herd: {
     readonly requests: number;
@@ -183,11 +185,12 @@ export async function runLoadTest(options: LoadOptions): Promise<LoadReport> {
     const unexpected: string[] = [];
     const redirected = new Set<string>();
     let next = 0;
-    let completed = true;
+    // Set by the workers when the time limit stops them.
+    const run = { stopped: false };
     const worker = async (): Promise<void> => {
       for (let index = next++; index < planned.length; index = next++) {
         if (Date.now() > deadline) {
-          completed = false;
+          run.stopped = true;
           return;
         }
         const request = planned[index] as PlannedRequest;
@@ -218,6 +221,7 @@ export async function runLoadTest(options: LoadOptions): Promise<LoadReport> {
     const lost = [...redirected].filter((key) => !storedKeys.has(key));
     const objects = await Promise.all(stored.map(async (object) => ({ key: object.key, body: (await t.getDerivative(object.key)) ?? Buffer.alloc(0) })));
     const corrupt = await storedImageProblems(objects);
+    const keysOutsidePrefixes = callProblems(t.s3Calls.map(parseS3Call), t.stack.config, { writes: true });
 
     // The herd: identical cold requests, all at once.
     const herdPath = '/iiif/3/herd/full/1234,/0/default.webp';
@@ -251,6 +255,7 @@ export async function runLoadTest(options: LoadOptions): Promise<LoadReport> {
       lost,
       corrupt,
       storedImages: stored.length,
+      keysOutsidePrefixes,
       peakRssMb: Math.round(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / (1024 * 1024)),
       herd: {
         requests: herdAnswers.length,
@@ -260,7 +265,7 @@ export async function runLoadTest(options: LoadOptions): Promise<LoadReport> {
         stored: herdStored,
         latencyMs: percentiles(herdLatencies),
       },
-      completed: completed && latencies.length === planned.length,
+      completed: !run.stopped && latencies.length === planned.length,
     };
   } finally {
     clearInterval(sampler);
@@ -280,7 +285,7 @@ export function formatReport(report: LoadReport): string {
     ...REQUEST_KINDS.map((kind) => row(kind, report.latencyByKindMs[kind])),
     '',
     `statuses: ${JSON.stringify(report.statuses)}; 5xx: ${report.serverErrors}; unexpected answers: ${report.unexpected.length}`,
-    `stored images: ${report.storedImages}; lost: ${report.lost.length}; corrupt: ${report.corrupt.length}`,
+    `stored images: ${report.storedImages}; lost: ${report.lost.length}; corrupt: ${report.corrupt.length}; S3 keys outside the prefixes: ${report.keysOutsidePrefixes.length}`,
     `peak RSS: ${report.peakRssMb} MB (the stack, its embedded S3 and the load generator in one process)`,
     `herd: ${report.herd.requests} identical cold requests -> ${JSON.stringify(report.herd.statuses)}, ${report.herd.renders} render(s), ${report.herd.puts} PUT(s), ${report.herd.stored} object(s) stored; p50 ${report.herd.latencyMs.p50} ms, max ${report.herd.latencyMs.max} ms`,
     ...report.unexpected.slice(0, 20).map((line) => `  unexpected: ${line}`),
@@ -292,6 +297,7 @@ export function formatReport(report: LoadReport): string {
 /** Whether the run met every requirement. */
 export function passed(report: LoadReport): boolean {
   return report.completed && report.serverErrors === 0 && report.unexpected.length === 0 && report.lost.length === 0 && report.corrupt.length === 0 &&
+    report.keysOutsidePrefixes.length === 0 &&
     report.herd.stored === 1 && report.herd.puts === 1 && (report.herd.statuses['302'] ?? 0) === report.herd.requests;
 }
 

@@ -5,5 +5,6 @@
 import type { BenchSection } from './section.js';
 import { prewarmSection } from './sections/prewarm.js';
 import { renderSection } from './sections/render.js';
+import { serviceSection } from './sections/service.js';
 
-export const SECTIONS: readonly BenchSection[] = [renderSection, prewarmSection];
+export const SECTIONS: readonly BenchSection[] = [renderSection, serviceSection, prewarmSection];

@@ -7,9 +7,7 @@
  * source record, list what is stored, download the source, render, upload. A second run of each,
  * with everything stored, shows what resuming a finished run costs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { scriptServices } from '../../infra/cli/prewarm.js';
@@ -17,66 +15,12 @@ import { loadPresets } from '../../lib/prewarm/presets.js';
 import { Prewarmer, RUNNER_DEFAULTS, type ImageReport } from '../../lib/prewarm/runner.js';
 import type { BenchContext, BenchRow, BenchSection, BenchTarget, SectionResult } from '../section.js';
 import { benchSources } from '../sources.js';
+import { freePort, startStack, stopStack } from '../local-stack.js';
 
 /** The issue's target, uploads included, on this 2-core machine. */
 const TARGET_TILES_PER_SECOND = 100;
 const SOURCES = ['pyramid-75mp', 'photo-75mp'] as const;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
-  });
-}
-
-/** `npm start` in a child process; resolves once it says it is running. */
-async function startStack(context: BenchContext, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(context.root, 'infra', 'local', 'start.ts')], {
-    cwd: context.root,
-    env: { ...process.env, ...env, IIIF_AUTH: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      reject(new Error(`the local stack did not start within 120 s: ${output.slice(-2000)}`));
-    }, 120_000);
-    const watch = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Recto is running at')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', watch);
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the local stack exited ${String(code)}: ${output.slice(-2000)}`));
-    });
-  });
-  return child;
-}
-
-async function stopStack(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
-  child.kill('SIGTERM');
-  await exited;
-}
 
 function row(label: string, caseName: string, report: ImageReport, seconds: number): BenchRow {
   return {

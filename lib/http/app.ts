@@ -25,7 +25,7 @@ export interface HttpApp {
 export type ExtraRoute = (route: Extract<Route, { kind: 'presets' }>, request: HttpRequest, principal: Principal) => Promise<HttpResponse>;
 
 export function createHttpApp(services: Services, extras: { presets?: ExtraRoute } = {}): HttpApp {
-  const { config, authenticator, images, derivatives, logger } = services;
+  const { config, authenticator, images, logger } = services;
   const log = new RequestLog(logger, services.metrics);
 
   async function authenticate(request: HttpRequest, access: 'read'): Promise<Principal> {
@@ -71,7 +71,7 @@ export function createHttpApp(services: Services, extras: { presets?: ExtraRoute
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
       trace,
     });
-    const signed = await derivatives.presign(answer.key);
+    const signed = answer.location;
     const serviceBase = `${config.publicBaseUrl ?? request.baseUrl}${target.prefix}`;
     return {
       status: 302,

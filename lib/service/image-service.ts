@@ -6,7 +6,7 @@
 import { RectoError, UnavailableError } from '../errors.js';
 import { canonicalPath, resolve, storageKey, type ImageRequest, type Limits, type Plan } from '../iiif/index.js';
 import { assertRenderMemory, type RenderOptions, type RenderResult, type SourceProbe } from '../render/index.js';
-import type { DerivativeStore, SourceStore } from '../store/index.js';
+import type { DerivativeStore, PresignedUrl, SourceStore } from '../store/index.js';
 import { TtlCache } from './lru.js';
 import { SingleFlight } from './singleflight.js';
 import { fromJson, type SourceRecord, type SourceRecords } from './source-records.js';
@@ -69,7 +69,13 @@ export interface ImageContext {
 export interface ImageAnswer {
   readonly plan: Plan;
   readonly key: string;
+  /** The presigned GET the client is redirected to. */
+  readonly location: PresignedUrl;
 }
+
+/** How long, and how many, keys seen stored are remembered by a warm container. */
+const STORED_KEYS_TTL_MS = 15_000;
+const STORED_KEYS_CAPACITY = 20_000;
 
 /** Seconds kept back from the deadline for the upload and the response. */
 const UPLOAD_MARGIN_SECONDS = 3;
@@ -83,6 +89,13 @@ const DEFERRED_CAPACITY = 1_000;
 
 export class ImageService {
   readonly #renders = new SingleFlight<'created' | 'exists'>();
+  /**
+   * Keys this container has seen stored, so a hit repeated within seconds (a gallery's
+   * thumbnails, a viewer's tiles) skips its HEAD. Derivatives are immutable; only a purge (a
+   * replaced master) removes them, and a redirect already handed to a browser stays cached for
+   * far longer than this, so the window adds no new kind of staleness.
+   */
+  readonly #stored = new TtlCache<true>(STORED_KEYS_CAPACITY, STORED_KEYS_TTL_MS, () => this.now());
   readonly #deferred = new TtlCache<true>(DEFERRED_CAPACITY, DEFERRED_TTL_MS, () => this.now());
 
   constructor(
@@ -126,9 +139,13 @@ export class ImageService {
     const plan = resolve(request, record.probe, this.options.limits);
     const key = storageKey(plan, this.options.prefix);
     trace.key = key;
-    if (!this.#renders.has(key) && (await this.derivatives.exists(key))) {
+    // Signing needs no answer from S3: it runs beside the HEAD, so a hit costs one round trip.
+    const signing = this.derivatives.presign(key);
+    signing.catch(() => undefined); // awaited below; a miss that fails first must not leave it unhandled
+    if (this.#stored.get(key) === true || (!this.#renders.has(key) && (await this.derivatives.exists(key)))) {
+      this.#stored.set(key, true);
       trace.cache = 'hit';
-      return { plan, key };
+      return { plan, key, location: await signing };
     }
     trace.cache = 'miss';
     context.authorizeRender();
@@ -142,6 +159,7 @@ export class ImageService {
     }
     try {
       trace.stored = await this.#renders.run(key, () => this.#renderAndStore(plan, record, key, trace, context.deadline));
+      this.#stored.set(key, true);
     } catch (error) {
       // Out of time after all (the estimate was low, or storage was slow): hand the render on, so
       // that the client's retry finds it done instead of running out of time again.
@@ -150,7 +168,7 @@ export class ImageService {
       }
       throw error;
     }
-    return { plan, key };
+    return { plan, key, location: await signing };
   }
 
   /** Seconds a render may take before `deadline`, the upload's margin kept back. */

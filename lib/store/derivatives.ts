@@ -33,6 +33,8 @@ export const DERIVATIVE_DEFAULTS = {
   conflictWaitMs: 3_000,
   /** Larger source records are treated as damaged. */
   maxJsonBytes: 1024 * 1024,
+  /** Signed URLs kept for reuse within their window; the map starts over when full. */
+  signedUrlCacheEntries: 10_000,
 } as const;
 
 /** The metadata key (x-amz-meta-source-etag) holding the ETag of the source a derivative was made from. */
@@ -78,6 +80,8 @@ export class DerivativeStore {
   readonly #pageSize: number;
   readonly #conflictWaitMs: number;
   readonly #logger: StoreLogger;
+  /** URLs signed in the current window, by key: signing costs more than the HEAD it follows. */
+  readonly #signed = new Map<string, { readonly url: string; readonly signingMs: number; readonly accessKeyId: string }>();
 
   constructor(s3: S3Client, options: DerivativeStoreOptions) {
     const ttl = options.presignTtlSeconds;
@@ -168,11 +172,21 @@ export class DerivativeStore {
     if (identity.expiration !== undefined && identity.expiration.getTime() < expiresMs) {
       expiresMs = identity.expiration.getTime();
     }
+    const url = await this.#signedUrl(key, signingMs, identity.accessKeyId);
+    return { url, expiresAt: new Date(expiresMs), maxAgeSeconds: Math.max(0, Math.floor((expiresMs - now) / 1000)) };
+  }
+
+  /** The URL for this key and window, signed once per window (and again when the credentials change). */
+  async #signedUrl(key: string, signingMs: number, accessKeyId: string): Promise<string> {
+    const cached = this.#signed.get(key);
+    if (cached !== undefined && cached.signingMs === signingMs && cached.accessKeyId === accessKeyId) return cached.url;
     const url = await getSignedUrl(this.#s3, new GetObjectCommand({ Bucket: this.#bucket, Key: key }), {
       expiresIn: this.#ttlSeconds,
       signingDate: new Date(signingMs),
     });
-    return { url, expiresAt: new Date(expiresMs), maxAgeSeconds: Math.max(0, Math.floor((expiresMs - now) / 1000)) };
+    if (this.#signed.size >= DERIVATIVE_DEFAULTS.signedUrlCacheEntries) this.#signed.clear();
+    this.#signed.set(key, { url, signingMs, accessKeyId });
+    return url;
   }
 
   /**
