@@ -9,7 +9,7 @@
  */
 import { RectoError, UnavailableError } from '../errors.js';
 import { identifierPrefix, type Plan } from '../iiif/index.js';
-import { render, type RenderResult } from '../render/index.js';
+import { render, renderMemoryBudget, type RenderResult } from '../render/index.js';
 import type { Services } from '../service/services.js';
 import type { SourceObject } from '../store/index.js';
 import { fromJson, type SourceRecord } from '../service/source-records.js';
@@ -89,8 +89,10 @@ export class Prewarmer {
     renderOne?: RenderOne,
     private readonly now: () => number = Date.now,
   ) {
-    const { encode, maxInputPixels } = services.config.render;
-    this.#renderOne = renderOne ?? ((input, plan, record) => render(input, plan, record.probe, { encode, maxInputPixels }));
+    const { encode, maxInputPixels, memoryMb } = services.config.render;
+    // The same memory guard as a request: a render this worker could not hold fails cleanly.
+    const memoryBudgetBytes = renderMemoryBudget(memoryMb);
+    this.#renderOne = renderOne ?? ((input, plan, record) => render(input, plan, record.probe, { encode, maxInputPixels, memoryBudgetBytes }));
   }
 
   /**
