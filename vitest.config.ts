@@ -11,6 +11,7 @@ export default defineConfig({
     maxWorkers: 2,
     // The service logs one JSON line per request and EMF metrics: tests that check them inject
     // their own logger; everywhere else they would drown the test output.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    // The AWS SDK's notice that it will want Node 22 from 2027 is printed once per process: noise here.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });
