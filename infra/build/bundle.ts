@@ -119,6 +119,10 @@ export function esbuildOptions(entry: string, outdir: string, awsSdk: AwsSdkMode
     external: ['sharp', ...(awsSdk === 'external' ? ['@aws-sdk/*', '@smithy/*'] : [])],
     metafile: true,
     logLevel: 'silent',
+    // The renderer (and with it sharp) is imported on first use: a split chunk keeps libvips
+    // out of a cold start that only answers info.json and hits.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     write: true,
   };
 }

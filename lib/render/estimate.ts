@@ -4,6 +4,7 @@
  * each stage touches, with per-pixel costs measured on this 2-core machine by `npm run bench`
  * (rounded up), then multiplied for a slower Lambda (one vCPU at 1769 MB, less below).
  */
+import { UnsupportedError, expected } from '../errors.js';
 import type { Plan } from '../iiif/types.js';
 import { JPEG_PROGRESSIVE_MAX_PIXELS, JPEG_PROGRESSIVE_MIN_PIXELS, JPEG_STREAMING_MIN_PIXELS } from './encode.js';
 import type { RenderRoute } from './route.js';
@@ -194,4 +195,21 @@ export function estimateRenderBytes(plan: Plan, source: SourceProbe): number {
       break;
   }
   return Math.ceil(bytes);
+}
+
+/**
+ * Refuse, before any work, a render whose estimated peak memory (estimateRenderBytes) exceeds
+ * `budgetBytes`: better a 501 that says what to ask for than a process the platform kills.
+ * @throws UnsupportedError `RENDER_TOO_LARGE` (501).
+ */
+export function assertRenderMemory(plan: Plan, source: SourceProbe, budgetBytes: number | undefined): void {
+  if (budgetBytes === undefined) return;
+  const needed = estimateRenderBytes(plan, source);
+  if (needed <= budgetBytes) return;
+  const mb = (bytes: number): number => Math.ceil(bytes / (1024 * 1024));
+  const { width, height } = route(plan, source, { inputIsPath: true }).output;
+  throw new UnsupportedError(
+    'RENDER_TOO_LARGE',
+    `${expected(`a render needing at most ${mb(budgetBytes)} MB of memory`, 'the image', `${width}x${height} ${plan.format}${plan.rotation % 90 === 0 ? '' : ' turned'} from a ${source.format} source, needing about ${mb(needed)} MB`)}; ask for a smaller size, another format or a right-angle rotation`,
+  );
 }

@@ -7,10 +7,10 @@ import type { Sharp, SharpOptions } from 'sharp';
 import type { EncodeConfig } from '../config.js';
 import { IiifRequestError, SourceError, UnsupportedError, expected } from '../errors.js';
 import { MEDIA_TYPES, RENDERABLE_FORMATS } from '../iiif/types.js';
-import type { Plan, RenderableFormat, Size } from '../iiif/types.js';
+import type { Plan, RenderableFormat } from '../iiif/types.js';
 import { encoderSettings } from './encode.js';
 import type { EncoderSettings } from './encode.js';
-import { estimateRenderBytes } from './estimate.js';
+import { assertRenderMemory } from './estimate.js';
 import { toRenderError } from './failure.js';
 import { transformRect } from './geometry.js';
 import { SOURCE_FORMATS } from './probe.js';
@@ -18,8 +18,6 @@ import type { SourceProbe } from './probe.js';
 import { canTakeLoadOptions, route } from './route.js';
 import type { LoadSpec, RenderRoute } from './route.js';
 import { configureSharp } from './setup.js';
-
-export { estimateRenderSeconds } from './estimate.js';
 
 export interface RenderOptions {
   readonly encode: EncodeConfig;
@@ -74,7 +72,9 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
  * @throws SourceError `SOURCE_UNREADABLE` (corrupt or truncated pixel data) or
  *   `SOURCE_TOO_LARGE` (over `maxInputPixels`), both 422.
  * @throws UnsupportedError `FORMAT_NOT_SUPPORTED` (501) for an output larger than the format
- *   can hold (WebP: 16383 pixels a side), or a format that is not renderable.
+ *   can hold (WebP: 16383 pixels a side), or a format that is not renderable;
+ *   `SOURCE_FORMAT_NOT_SUPPORTED` (501) for a source format lib/render does not decode;
+ *   `RENDER_TOO_LARGE` (501) when the render would need more than `memoryBudgetBytes`.
  * @throws UnavailableError `RENDER_TIMEOUT` (503) when `timeoutSeconds` ran out.
  */
 export async function render(input: Buffer | string, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult> {
@@ -248,24 +248,3 @@ function assertPlanFits(plan: Plan, source: SourceProbe): void {
   }
 }
 
-/**
- * Refuse, before any work, a render whose estimated peak memory (estimateRenderBytes) exceeds
- * `budgetBytes`: better a 501 that says what to ask for than a process the platform kills.
- * @throws UnsupportedError `RENDER_TOO_LARGE` (501).
- */
-export function assertRenderMemory(plan: Plan, source: SourceProbe, budgetBytes: number | undefined): void {
-  if (budgetBytes === undefined) return;
-  const needed = estimateRenderBytes(plan, source);
-  if (needed <= budgetBytes) return;
-  const mb = (bytes: number): number => Math.ceil(bytes / (1024 * 1024));
-  const { width, height } = route(plan, source, { inputIsPath: true }).output;
-  throw new UnsupportedError(
-    'RENDER_TOO_LARGE',
-    `${expected(`a render needing at most ${mb(budgetBytes)} MB of memory`, 'the image', `${width}x${height} ${plan.format}${plan.rotation % 90 === 0 ? '' : ' turned'} from a ${source.format} source, needing about ${mb(needed)} MB`)}; ask for a smaller size, another format or a right-angle rotation`,
-  );
-}
-
-/** The final canvas size of `plan` (rotation included). */
-export function outputSize(plan: Plan, source: SourceProbe): Size {
-  return route(plan, source, { inputIsPath: false }).output;
-}

@@ -5,11 +5,12 @@
  */
 import { RectoError, UnavailableError } from '../errors.js';
 import { canonicalPath, resolve, storageKey, type ImageRequest, type Limits, type Plan } from '../iiif/index.js';
-import { assertRenderMemory, type RenderOptions, type RenderResult, type SourceProbe } from '../render/index.js';
+import { assertRenderMemory } from '../render/estimate.js';
+import type { RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
 import type { DerivativeStore, PresignedUrl, SourceStore } from '../store/index.js';
 import { TtlCache } from './lru.js';
 import { SingleFlight } from './singleflight.js';
-import { fromJson, type SourceRecord, type SourceRecords } from './source-records.js';
+import { fetchCounted, fromJson, type SourceRecord, type SourceRecords } from './source-records.js';
 
 /** The render engine as the service sees it (lib/render in production). */
 export interface RenderEngine {
@@ -217,10 +218,7 @@ export class ImageService {
       throw new UnavailableError('RENDER_TIMEOUT', 'Not enough time is left in this invocation to render the image; retry.', 1);
     }
     const source = fromJson(record.source);
-    const downloadsBefore = this.sources.cacheStats.downloads;
-    const input = await this.sources.fetch(source);
-    // Count the bytes only when this fetch downloaded (not a /tmp cache hit).
-    if (this.sources.cacheStats.downloads > downloadsBefore) trace.sourceBytesRead += source.bytes;
+    const input = await fetchCounted(this.sources, source, trace);
     const renderStart = this.now();
     const result = await this.engine.render(input, plan, record.probe, {
       ...this.options.renderOptions,

@@ -8,7 +8,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
-import { configureSharp, estimateRenderSeconds, probe, render, renderMemoryBudget } from '../render/index.js';
+import { estimateRenderSeconds, renderMemoryBudget } from '../render/estimate.js';
+import type * as RenderModuleNamespace from '../render/index.js';
 import { createS3Client, DerivativeStore, SourceStore } from '../store/index.js';
 import { BackgroundDeferrer, QueueDeferrer } from './deferrers.js';
 import { ImageService, type Deferrer, type RenderEngine } from './image-service.js';
@@ -40,8 +41,23 @@ export interface ServiceOverrides {
   readonly deferral?: 'queue' | 'background' | 'never';
 }
 
+type RenderModule = typeof RenderModuleNamespace;
+
+/**
+ * lib/render's sharp half, loaded on the first probe or render rather than at cold start:
+ * loading libvips is most of a cold import (about 75 of 120 ms here), and a container that only
+ * answers info.json and hits never needs it. The build splits it into its own chunk.
+ */
+let sharpHalf: Promise<RenderModule> | undefined;
+function loadRenderer(): Promise<RenderModule> {
+  sharpHalf ??= import('../render/index.js').then((module) => {
+    module.configureSharp();
+    return module;
+  });
+  return sharpHalf;
+}
+
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
-  configureSharp();
   const logger = overrides.logger ?? new Logger({ serviceName: 'recto' });
   const metrics = overrides.metrics ?? new Metrics({ namespace: 'Recto', serviceName: 'recto' });
   const now = overrides.now ?? Date.now;
@@ -57,8 +73,12 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     now: () => new Date(now()),
   });
   const maxInputPixels = config.render.maxInputPixels;
-  const records = new SourceRecords(sources, derivatives, config.derivativePrefix, (input) => probe(input, { maxInputPixels }));
-  const engine = overrides.engine ?? { render, estimateRenderSeconds };
+  const records = new SourceRecords(sources, derivatives, config.derivativePrefix, async (input) => (await loadRenderer()).probe(input, { maxInputPixels }));
+  const engine = overrides.engine ?? {
+    render: async (...args) => (await loadRenderer()).render(...args),
+    // The configured WebP effort: a slower encoder must not look as quick as the default one.
+    estimateRenderSeconds: (plan, source) => estimateRenderSeconds(plan, source, { webpEffort: config.render.encode.webpEffort }),
+  };
   const images = new ImageService(
     records,
     sources,
