@@ -65,7 +65,7 @@ export interface BatchHandlers {
   single(plan: Plan): Promise<RenderResult>;
 }
 
-export const BATCH_DEFAULTS = {
+const BATCH_DEFAULTS = {
   /** 768 MiB: the full level of a 256-megapixel RGB source; a 3 GB pre-warm Lambda holds it. */
   maxDecodeBytes: 768 * 1024 * 1024,
   /** Four rows of 256-pixel tiles: a band of a 10000-pixel-wide level is 30 MB. */
@@ -73,7 +73,7 @@ export const BATCH_DEFAULTS = {
 } as const;
 
 /** A level decoded (or to be decoded) once for many plans. */
-export interface DecodeGroup {
+interface DecodeGroup {
   readonly load: LoadSpec;
   /** The level's size (stored orientation, which is display orientation here). */
   readonly level: Size;
@@ -81,12 +81,12 @@ export interface DecodeGroup {
 }
 
 /** A rectangle of a level, decoded once, and the plans cut from it. */
-export interface Band {
+interface Band {
   readonly rect: Rect;
   readonly items: readonly { readonly item: BatchItem; readonly cut: Rect; readonly scaled: Size }[];
 }
 
-export interface BatchPlan {
+interface BatchPlan {
   readonly groups: readonly DecodeGroup[];
   /** Rendered one by one. */
   readonly singles: readonly BatchItem[];

@@ -8,7 +8,6 @@ import { RectoError } from '../errors.js';
 import {
   VERSIONS,
   encodeIdentifier,
-  parseImageRequest,
   resolve,
   storageKey,
   type ApiVersion,
@@ -76,7 +75,7 @@ export interface JobPlan {
 const PLANNING_BASE = 'https://recto.invalid';
 
 /** The versions an API choice covers. */
-export function apiVersions(api: ApiChoice): ApiVersion[] {
+function apiVersions(api: ApiChoice): ApiVersion[] {
   return api === 'both' ? ['2', '3'] : [api];
 }
 
@@ -109,9 +108,9 @@ export function planJobs(context: PlanContext, selection: Selection): JobPlan {
     for (const version of apiVersions(selection.api)) {
       const id = `${PLANNING_BASE}/iiif/${version}/${encoded}`;
       const info = readInfo(VERSIONS[version].infoDocument(context.source, { id, limits: context.limits, tileSize: context.tileSize }));
-      for (const { viewer, kind, url } of viewerUrls(info, { tiles: selection.tiles, sizes: selection.sizes }, selection.viewers ?? VIEWERS)) {
+      for (const { kind, url } of viewerUrls(info, { tiles: selection.tiles, sizes: selection.sizes }, selection.viewers ?? VIEWERS)) {
         const path = url.slice(id.length + 1);
-        add(kind, path, () => parseViewerPath(version, encoded, path, `${viewer} ${kind} URL`));
+        add(kind, path, () => parsePresetPath(version, path, context.identifier));
       }
     }
   }
@@ -126,12 +125,4 @@ export function planJobs(context: PlanContext, selection: Selection): JobPlan {
     unavailable,
     requests,
   };
-}
-
-function parseViewerPath(version: ApiVersion, encodedIdentifier: string, path: string, what: string): ImageRequest {
-  const [region, size, rotation, qualityFormat, ...rest] = path.split('/');
-  if (region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined || rest.length > 0) {
-    throw new TypeError(`Expected {region}/{size}/{rotation}/{quality}.{format} for a ${what} but received ${JSON.stringify(path)}`);
-  }
-  return parseImageRequest(version, { identifier: encodedIdentifier, region, size, rotation, qualityFormat });
 }

@@ -17,11 +17,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { defined, getConfig } from '../config.js';
 import { RectoError, expected } from '../errors.js';
 import { createServices } from '../service/services.js';
-import { API_CHOICES } from './jobs.js';
+import { identifierFromKey } from '../store/index.js';
 import { parsePrewarmMessage, type PrewarmMessage } from './message.js';
 import { loadPresets } from './presets.js';
 import { Prewarmer, withDefaults, type ImageReport } from './runner.js';
-import { decodeEventKey, identifierFromKey } from './source-keys.js';
+import { decodeEventKey } from './source-keys.js';
 
 /** What the Lambda context gives that the worker uses. */
 export interface DeadlineContext {
@@ -33,16 +33,14 @@ export interface WorkerDeps {
   readonly sourceBucket: string;
   readonly keyTemplate: string;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  readonly concurrency?: number;
 }
 
 export type PrewarmHandler = (event: unknown, context?: DeadlineContext) => Promise<unknown>;
 
 /** Time kept back from the Lambda deadline to finish what is in flight and answer. */
-export const DEADLINE_MARGIN = { maxMs: 60_000, fraction: 0.2 } as const;
+const DEADLINE_MARGIN = { maxMs: 60_000, fraction: 0.2 } as const;
 
-export const RESULT_CODES = ['Succeeded', 'TemporaryFailure', 'PermanentFailure'] as const;
-export type ResultCode = (typeof RESULT_CODES)[number];
+export type ResultCode = 'Succeeded' | 'TemporaryFailure' | 'PermanentFailure';
 
 /** S3 Batch Operations keeps resultString in its completion report; keep it short. */
 const MAX_RESULT_STRING = 512;
@@ -67,7 +65,7 @@ export function createPrewarmHandler(make: () => WorkerDeps = defaultWorker): Pr
     if (isSqsEvent(event)) return handleSqs(deps, event, signal);
     if (isBatchEvent(event)) return handleBatch(deps, event, signal);
     const message = parsePrewarmMessage(event);
-    return deps.prewarmer.run(withDefaults(message), { signal, ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }) });
+    return deps.prewarmer.run(withDefaults(message), { signal });
   };
 }
 
@@ -107,7 +105,7 @@ async function handleSqs(deps: WorkerDeps, event: SqsEvent, signal: AbortSignal)
       continue;
     }
     try {
-      const report = await deps.prewarmer.run(withDefaults(parsePrewarmMessage(record.body)), { signal, ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }) });
+      const report = await deps.prewarmer.run(withDefaults(parsePrewarmMessage(record.body)), { signal });
       log(deps, report, { messageId: record.messageId });
       if (report.status !== 'done' && report.error?.code !== 'SOURCE_NOT_FOUND') failures.push({ itemIdentifier: record.messageId });
     } catch (error) {
@@ -180,7 +178,7 @@ async function batchTask(deps: WorkerDeps, task: BatchTask, request: Omit<Prewar
   if (signal.aborted) return answer('TemporaryFailure', 'RENDER_TIMEOUT: the invocation ran out of time before this task');
   let report: ImageReport;
   try {
-    report = await deps.prewarmer.run(withDefaults({ ...request, identifier }), { signal, ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }) });
+    report = await deps.prewarmer.run(withDefaults({ ...request, identifier }), { signal });
   } catch (error) {
     if (error instanceof RectoError) return answer('PermanentFailure', `${error.code}: ${error.message}`);
     deps.logger.error('Pre-warm task failed', { taskId: task.taskId, error });
@@ -204,35 +202,47 @@ function summary(report: ImageReport): string {
   return first === undefined ? counts : `${counts}; ${first.code}: ${first.message}`;
 }
 
+/** The arguments a schema 2.0 job may give, all strings: the message's fields but `identifier` and `paths`. */
+const USER_ARGUMENTS = ['tiles', 'sizes', 'force', 'presets', 'api'] as const;
+
+/** What stands for each task's identifier while the job's arguments are read: one request serves every task. */
+const EVERY_TASK = 'userArguments';
+
 /**
- * `userArguments` of a schema 2.0 job as a pre-warm request.
+ * `userArguments` of a schema 2.0 job as a pre-warm request: "true"/"false" become booleans and
+ * comma-separated `presets` a list, then parsePrewarmMessage checks the request.
  * @throws RectoError PREWARM_INVALID_MESSAGE for an unknown argument or value.
  */
 export function userArgumentsRequest(args: Readonly<Record<string, unknown>> | undefined): Omit<PrewarmMessage, 'identifier'> {
   if (args === undefined) return {};
-  const flag = (name: string): boolean | undefined => {
-    const value = args[name];
-    if (value === undefined) return undefined;
-    if (value === 'true' || value === true) return true;
-    if (value === 'false' || value === false) return false;
-    throw new RectoError('PREWARM_INVALID_MESSAGE', expected('"true" or "false"', `userArguments.${name}`, JSON.stringify(value)));
-  };
-  const known = ['tiles', 'sizes', 'force', 'presets', 'api'];
-  const unknown = Object.keys(args).find((name) => !known.includes(name));
-  if (unknown !== undefined) throw new RectoError('PREWARM_INVALID_MESSAGE', expected(`only ${known.join(', ')}`, 'userArguments', unknown));
-  const presets = args.presets;
-  if (presets !== undefined && typeof presets !== 'string') throw new RectoError('PREWARM_INVALID_MESSAGE', expected('a comma-separated string', 'userArguments.presets', JSON.stringify(presets)));
-  const api = args.api;
-  const apiChoice = API_CHOICES.find((choice) => choice === api);
-  if (api !== undefined && apiChoice === undefined) throw new RectoError('PREWARM_INVALID_MESSAGE', expected('"2", "3" or "both"', 'userArguments.api', JSON.stringify(api)));
-  const names = presets?.split(',').map((name) => name.trim()).filter((name) => name !== '') ?? [];
-  return {
-    ...defined('tiles', flag('tiles')),
-    ...defined('sizes', flag('sizes')),
-    ...defined('force', flag('force')),
-    ...(names.length === 0 ? {} : { presets: names }),
-    ...defined('api', apiChoice),
-  };
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(args)) {
+    if (!(USER_ARGUMENTS as readonly string[]).includes(name)) throw invalidArgument(`only ${USER_ARGUMENTS.join(', ')}`, 'userArguments', name);
+    const converted = name === 'presets' ? presetList(value) : name === 'api' ? value : flag(name, value);
+    if (converted !== undefined) fields[name] = converted;
+  }
+  const { tiles, sizes, force, presets, api } = parsePrewarmMessage({ ...fields, identifier: EVERY_TASK });
+  return { ...defined('tiles', tiles), ...defined('sizes', sizes), ...defined('force', force), ...defined('presets', presets), ...defined('api', api) };
+}
+
+/** "true" or "false" (or the boolean itself) as a boolean. */
+function flag(name: string, value: unknown): boolean | undefined {
+  if (value === 'true' || value === true) return true;
+  if (value === 'false' || value === false) return false;
+  if (value === undefined) return undefined;
+  throw invalidArgument('"true" or "false"', `userArguments.${name}`, JSON.stringify(value));
+}
+
+/** A comma-separated list of names; none at all (`""`, `","`) is no list. */
+function presetList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidArgument('a comma-separated string', 'userArguments.presets', JSON.stringify(value));
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return names.length === 0 ? undefined : names;
+}
+
+function invalidArgument(what: string, part: string, received: string): RectoError {
+  return new RectoError('PREWARM_INVALID_MESSAGE', expected(what, part, received));
 }
 
 // ---- shared -------------------------------------------------------------------------------

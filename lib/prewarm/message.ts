@@ -4,6 +4,7 @@
  * none of `paths`, `presets`, `tiles` or `sizes`, the worker renders the tiles and sizes.
  */
 import { RectoError, expected } from '../errors.js';
+import { API_CHOICES, type ApiChoice } from './jobs.js';
 
 export interface PrewarmMessage {
   readonly identifier: string;
@@ -16,13 +17,12 @@ export interface PrewarmMessage {
   /** Every `sizes` entry of info.json. */
   readonly sizes?: boolean;
   /** Which API versions' viewer URL forms to cover (default both). */
-  readonly api?: '2' | '3' | 'both';
+  readonly api?: ApiChoice;
   /** Render again even when the derivative exists. */
   readonly force?: boolean;
 }
 
 const FIELDS = ['identifier', 'paths', 'presets', 'tiles', 'sizes', 'api', 'force'] as const;
-const API_VALUES = ['2', '3', 'both'] as const;
 /** SQS allows 256 KiB a message; anything near that is not a pre-warm request. */
 const MAX_LIST = 10_000;
 
@@ -57,9 +57,9 @@ export function parsePrewarmMessage(body: unknown): PrewarmMessage {
   };
 }
 
-function apiValue(value: unknown): (typeof API_VALUES)[number] {
-  const found = API_VALUES.find((choice) => choice === value);
-  if (found === undefined) throw invalid(`one of ${API_VALUES.map((v) => `"${v}"`).join(', ')}`, 'api', show(value));
+function apiValue(value: unknown): ApiChoice {
+  const found = API_CHOICES.find((choice) => choice === value);
+  if (found === undefined) throw invalid(`one of ${API_CHOICES.map((v) => `"${v}"`).join(', ')}`, 'api', show(value));
   return found;
 }
 

@@ -8,8 +8,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { getConfig, type Config } from '../config.js';
 import { expected } from '../errors.js';
 import { identifierPrefix } from '../iiif/index.js';
-import { createS3Client, DerivativeStore } from '../store/index.js';
-import { decodeEventKey, identifierFromKey } from './source-keys.js';
+import { createS3Client, DerivativeStore, identifierFromKey } from '../store/index.js';
+import { decodeEventKey } from './source-keys.js';
 
 export interface PurgeDeps {
   readonly derivatives: Pick<DerivativeStore, 'deletePrefix'>;

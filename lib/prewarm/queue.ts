@@ -6,7 +6,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PrewarmMessage } from './message.js';
 
 /** SendMessageBatch takes at most ten entries. */
-export const SQS_BATCH_SIZE = 10;
+const SQS_BATCH_SIZE = 10;
 
 export interface EnqueueFailure {
   readonly identifier: string;
@@ -40,15 +40,15 @@ export async function enqueue(sqs: SQSClient, queueUrl: string, messages: AsyncI
       const accepted = left.length - refused.size;
       sent += accepted;
       onSent?.(accepted);
-      const retry = left.filter(({ id }) => {
-        const entry = refused.get(id);
+      const retry: typeof left = [];
+      for (const item of left) {
+        const entry = refused.get(item.id);
+        if (entry === undefined) continue;
         // SenderFault: the message itself is wrong; sending it again will not help.
-        return entry !== undefined && entry.SenderFault !== true && attempt === 1;
-      });
-      for (const { id, message } of left) {
-        const entry = refused.get(id);
-        if (entry !== undefined && !retry.some((candidate) => candidate.id === id)) {
-          failed.push({ identifier: message.identifier, code: entry.Code ?? 'Unknown', message: entry.Message ?? 'refused by SQS' });
+        if (entry.SenderFault === true || attempt === 2) {
+          failed.push({ identifier: item.message.identifier, code: entry.Code ?? 'Unknown', message: entry.Message ?? 'refused by SQS' });
+        } else {
+          retry.push(item);
         }
       }
       left = retry;

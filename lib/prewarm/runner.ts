@@ -5,7 +5,8 @@
  *
  * Resumable by construction: every derivative is stored whole or not at all (a checksummed PUT),
  * and a run skips what is stored, so a run killed halfway and started again finishes the set
- * with no duplicates and nothing partial. `force` re-renders and replaces.
+ * with no duplicates and nothing partial. `force` re-renders and replaces what is stored, each
+ * with one unconditional PUT (never a delete first, so no key is ever missing meanwhile).
  */
 import { RectoError, UnavailableError } from '../errors.js';
 import { identifierPrefix, type Plan } from '../iiif/index.js';
@@ -27,7 +28,7 @@ export const RUNNER_DEFAULTS = {
 export interface PrewarmServices {
   readonly config: Services['config'];
   readonly sources: Pick<Services['sources'], 'fetch'>;
-  readonly derivatives: Pick<Services['derivatives'], 'list' | 'put' | 'deletePrefix'>;
+  readonly derivatives: Pick<Services['derivatives'], 'list' | 'put'>;
   readonly records: Pick<Services['records'], 'get'>;
 }
 
@@ -194,9 +195,8 @@ export class Prewarmer {
       },
       {
         rendered: async (item, output) => {
-          // --force: the old object goes first, or the conditional PUT would keep it.
-          if (replace.has(item.key)) await derivatives.deletePrefix(item.key);
-          const answer = await derivatives.put(item.key, output.data, { contentType: output.contentType, sourceEtag: object.etag });
+          // --force: what is stored is overwritten in place (a conditional PUT would keep it).
+          const answer = await derivatives.put(item.key, output.data, { contentType: output.contentType, sourceEtag: object.etag, replace: replace.has(item.key) });
           const bytes = answer === 'created' ? output.data.length : 0;
           if (answer === 'created') result.rendered += 1;
           else result.skipped += 1;

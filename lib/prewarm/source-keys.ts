@@ -1,41 +1,11 @@
 /**
- * From source keys back to identifiers, through SOURCE_KEY_TEMPLATE (`masters/{id}.tif`): what
- * the purge function (S3 events), S3 Batch Operations manifests and `prewarm --all` (a listing
- * of the source bucket) start from. No sharp here: the purge bundle imports this.
+ * Source keys as pre-warming and purging meet them: URL-encoded in S3 events and S3 Batch
+ * Operations manifests, and listed from the source bucket for `prewarm --all`. Reading a key
+ * back into an identifier (identifierFromKey) is lib/store's. No sharp here: the purge bundle
+ * imports this.
  */
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { raiseS3Error } from '../store/s3-errors.js';
-
-const ID = '{id}';
-
-/**
- * The identifier whose source is `key`, or undefined when the key is not one the template
- * makes (another file in the bucket, a "folder" marker).
- */
-export function identifierFromKey(template: string, key: string): string | undefined {
-  const parts = template.split(ID);
-  if (parts.length < 2) return undefined;
-  const [prefix = '', ...rest] = parts;
-  const suffix = rest[rest.length - 1] ?? '';
-  if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.length <= prefix.length + suffix.length) return undefined;
-  let identifier: string;
-  if (parts.length === 2) {
-    identifier = key.slice(prefix.length, key.length - suffix.length);
-  } else {
-    // `{id}` more than once: every occurrence must be the same identifier.
-    const pattern = new RegExp(`^${parts.map(escapeRegExp).join('(.+?)')}$`, 's');
-    const match = pattern.exec(key);
-    const first = match?.[1];
-    if (match === null || first === undefined || match.slice(1).some((group) => group !== first)) return undefined;
-    identifier = first;
-  }
-  return identifier !== '' && template.replaceAll(ID, identifier) === key ? identifier : undefined;
-}
-
-/** The part of the template before `{id}`: every source key starts with it. */
-export function keyPrefix(template: string): string {
-  return template.split(ID)[0] ?? '';
-}
+import { identifierFromKey, keyPrefix, raiseS3Error } from '../store/index.js';
 
 /**
  * Decode a key as S3 event notifications and S3 Batch Operations CSV manifests carry it
@@ -75,8 +45,4 @@ export async function* listIdentifiers(s3: S3Client, bucket: string, template: s
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

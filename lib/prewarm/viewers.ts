@@ -25,8 +25,7 @@ import type { ApiVersion, Size } from '../iiif/index.js';
 export const VIEWERS = ['openseadragon', 'openseadragon-legacy', 'leaflet-iiif', 'mirador'] as const;
 export type Viewer = (typeof VIEWERS)[number];
 
-export const URL_KINDS = ['tile', 'size'] as const;
-export type UrlKind = (typeof URL_KINDS)[number];
+export type UrlKind = 'tile' | 'size';
 
 export interface ViewerUrl {
   readonly viewer: Viewer;
@@ -225,6 +224,17 @@ function legacyLevelSizes(info: InfoSummary, maxLevel: number): Size[] | undefin
   return sorted;
 }
 
+/** What getTileUrl derives from the level alone, the same for each of its tiles. */
+interface OsdLevel {
+  /** The level's size in pixels. */
+  readonly width: number;
+  readonly height: number;
+  readonly tile: Size;
+  /** A tile's extent in full-image pixels. */
+  readonly regionTileWidth: number;
+  readonly regionTileHeight: number;
+}
+
 function openSeadragonTiles(info: InfoSummary, generation: Generation): string[] {
   const source = openSeadragonSource(info, generation);
   if (source === undefined) return [];
@@ -237,23 +247,23 @@ function openSeadragonTiles(info: InfoSummary, generation: Generation): string[]
     // getNumTiles(): from the level size when sizes are levels, else from the scaled image.
     const columns = levelSize === undefined ? Math.ceil((scale * info.width) / tile.width) : Math.ceil(levelSize.width / tile.width);
     const rows = levelSize === undefined ? Math.ceil((scale * info.height) / tile.height) : Math.ceil(levelSize.height / tile.height);
+    const perLevel: OsdLevel = {
+      width: levelSize?.width ?? Math.ceil(info.width * scale),
+      height: levelSize?.height ?? Math.ceil(info.height * scale),
+      tile,
+      regionTileWidth: Math.round(tile.width / scale),
+      regionTileHeight: Math.round(tile.height / scale),
+    };
     for (let y = 0; y < rows; y++) {
-      for (let x = 0; x < columns; x++) urls.push(openSeadragonTileUrl(info, generation, source, level, x, y));
+      for (let x = 0; x < columns; x++) urls.push(openSeadragonTileUrl(info, generation, perLevel, x, y));
     }
   }
   return urls;
 }
 
-/** IIIFTileSource.getTileUrl(level, x, y). */
-function openSeadragonTileUrl(info: InfoSummary, generation: Generation, source: OsdSource, level: number, x: number, y: number): string {
-  const scale = 0.5 ** (source.maxLevel - level);
-  const factor = 2 ** (source.maxLevel - level);
-  const levelSize = source.levelSizes?.[level];
-  const levelWidth = levelSize?.width ?? Math.ceil(info.width * scale);
-  const levelHeight = levelSize?.height ?? Math.ceil(info.height * scale);
-  const tile = source.perFactor.get(factor) ?? { width: source.tileWidth, height: source.tileHeight };
-  const regionTileWidth = Math.round(tile.width / scale);
-  const regionTileHeight = Math.round(tile.height / scale);
+/** IIIFTileSource.getTileUrl(level, x, y), given what it derives from the level. */
+function openSeadragonTileUrl(info: InfoSummary, generation: Generation, level: OsdLevel, x: number, y: number): string {
+  const { width: levelWidth, height: levelHeight, tile, regionTileWidth, regionTileHeight } = level;
   const v2 = info.version === '2';
   let region: string;
   let size: string;

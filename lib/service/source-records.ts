@@ -125,10 +125,11 @@ export class SourceRecords {
   }
 
   async #probe(identifier: string, object: SourceObject, stats?: RecordStats): Promise<SourceProbe> {
-    if (object.bytes > READ_WHOLE_BELOW_BYTES) {
+    // TIFF keeps its directories anywhere in the file: only the whole file tells its pyramid, so
+    // a TIFF the HEAD already named is not read twice.
+    if (object.bytes > READ_WHOLE_BELOW_BYTES && !namedTiff(object)) {
       const head = await this.sources.readRange(identifier, 0, PROBE_RANGE_BYTES - 1, object.etag);
       if (stats !== undefined) stats.sourceBytesRead += head.length;
-      // TIFF keeps its directories anywhere in the file: only the whole file tells its pyramid.
       if (!isTiff(head)) {
         try {
           return await this.probe(head);
@@ -137,11 +138,18 @@ export class SourceRecords {
         }
       }
     }
-    const downloadsBefore = this.sources.cacheStats.downloads;
-    const path = await this.sources.fetch(object);
-    if (stats !== undefined && this.sources.cacheStats.downloads > downloadsBefore) stats.sourceBytesRead += object.bytes;
-    return this.probe(path);
+    return this.probe(await fetchCounted(this.sources, object, stats));
   }
+}
+
+/**
+ * The whole source from the /tmp cache (downloaded if absent), its bytes counted in `stats` only
+ * when this very call downloaded them (not a cache hit, nor another request's download it joined).
+ */
+export async function fetchCounted(sources: SourceStore, object: SourceObject, stats?: RecordStats): Promise<string> {
+  const { path, downloaded } = await sources.obtain(object);
+  if (stats !== undefined && downloaded) stats.sourceBytesRead += object.bytes;
+  return path;
 }
 
 function toJson(object: SourceObject): SourceObjectJson {
@@ -178,6 +186,11 @@ function isRecordOf(value: unknown, identifier: string): value is SourceRecord {
     typeof probe?.width === 'number' &&
     typeof probe.height === 'number'
   );
+}
+
+/** A source whose Content-Type or key says TIFF, before any byte of it is read. */
+function namedTiff(object: SourceObject): boolean {
+  return object.contentType === 'image/tiff' || /\.tiff?$/i.test(object.key);
 }
 
 function isTiff(head: Buffer): boolean {

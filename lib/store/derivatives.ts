@@ -3,8 +3,10 @@
  * and the small JSON source records kept beside them.
  *
  * - `put` creates with `If-None-Match: *`: when two requests race, one object is stored and the
- *   loser is told 'exists'. It sends an explicit SHA-256 checksum, so S3 refuses a body damaged
- *   or cut short on the way: an object is stored whole or not at all.
+ *   loser is told 'exists'. With `replace` (pre-warming's `--force`) it writes unconditionally
+ *   instead, atomically replacing any object there in one request. Either way it sends an
+ *   explicit SHA-256 checksum, so S3 refuses a body damaged or cut short on the way: an object is
+ *   stored whole or not at all.
  * - `presign` signs with a time-bucketed signing date, so the same key gives the same URL for a
  *   while (browsers and CDNs can cache the redirect), and says how long that URL stays valid.
  */
@@ -56,6 +58,11 @@ export interface PutOptions {
   /** The ETag of the source the derivative was rendered from, as SourceObject.etag gives it. */
   readonly sourceEtag: string;
   readonly cacheControl?: string;
+  /**
+   * Write unconditionally (no `If-None-Match`), atomically replacing an object already stored
+   * under the key: the answer is then always 'created'. Still checksummed.
+   */
+  readonly replace?: boolean;
 }
 
 export interface PresignedUrl {
@@ -80,7 +87,7 @@ export class DerivativeStore {
   readonly #pageSize: number;
   readonly #conflictWaitMs: number;
   readonly #logger: StoreLogger;
-  /** URLs signed in the current window, by key: signing costs more than the HEAD it follows. */
+  /** URLs signed in the current window, by key: signing costs more than the HEAD it runs beside. */
   readonly #signed = new Map<string, { readonly url: string; readonly signingMs: number; readonly accessKeyId: string }>();
 
   constructor(s3: S3Client, options: DerivativeStoreOptions) {
@@ -119,11 +126,13 @@ export class DerivativeStore {
 
   /**
    * Store a derivative unless one is already there. 'exists' means another request stored it
-   * first (412), or was storing it and has now finished (409, then it appeared).
+   * first (412), or was storing it and has now finished (409, then it appeared). With
+   * `options.replace`, store it whatever is there (one unconditional PUT) and answer 'created'.
    * @throws UnavailableError STORAGE_UNAVAILABLE (also when a concurrent writer neither finished
    *   nor gave up in time); StorageError STORAGE_MISCONFIGURED.
    */
   async put(key: string, body: Buffer, options: PutOptions): Promise<'created' | 'exists'> {
+    const replace = options.replace === true;
     const command = new PutObjectCommand({
       Bucket: this.#bucket,
       Key: key,
@@ -133,7 +142,7 @@ export class DerivativeStore {
       CacheControl: options.cacheControl ?? DERIVATIVE_DEFAULTS.cacheControl,
       Metadata: { [SOURCE_ETAG_METADATA]: options.sourceEtag },
       ChecksumSHA256: sha256(body),
-      IfNoneMatch: '*',
+      ...(replace ? {} : { IfNoneMatch: '*' }),
     });
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -141,11 +150,12 @@ export class DerivativeStore {
         return 'created';
       } catch (error) {
         const kind = classifyS3Error(error);
-        if (kind === 'precondition-failed') return 'exists';
+        if (kind === 'precondition-failed' && !replace) return 'exists';
         if (kind !== 'conflict') return this.#raise(error, 'PutObject', key);
         // 409 ConditionalRequestConflict: another conditional write of this key is in progress.
-        // Wait for its object; if it never comes (the other writer failed), try once more.
-        if (await this.#appears(key)) return 'exists';
+        // Wait for its object; if it never comes (the other writer failed), try once more. A
+        // replacing write tries once more either way: its object is to win over that one.
+        if ((await this.#appears(key)) && !replace) return 'exists';
         if (attempt === 2) {
           throw new UnavailableError(
             'STORAGE_UNAVAILABLE',

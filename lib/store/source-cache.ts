@@ -58,6 +58,16 @@ export interface SourceCacheStats {
   entries: number;
 }
 
+/** An object's file, and whether this call downloaded it. */
+export interface ObtainedFile {
+  readonly path: string;
+  /**
+   * True only when this call's own download made the file: false for a hit on disk and for a
+   * call that joined another call's download in progress.
+   */
+  readonly downloaded: boolean;
+}
+
 interface Entry {
   readonly path: string;
   readonly bytes: number;
@@ -75,7 +85,8 @@ export class SourceCache {
   /** Map order is recency order: the first entry is the least recently used. */
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<string>>();
-  readonly #stats: SourceCacheStats = { hits: 0, shared: 0, downloads: 0, evictions: 0, bytes: 0, entries: 0 };
+  /** The counters kept as events happen; bytes and entries are read from the index. */
+  readonly #stats = { hits: 0, shared: 0, downloads: 0, evictions: 0 };
   #ready: Promise<void> | undefined;
 
   constructor(options: SourceCacheOptions) {
@@ -88,27 +99,24 @@ export class SourceCache {
     this.#now = options.now ?? Date.now;
   }
 
-  get dir(): string {
-    return this.#dir;
-  }
-
   /** A snapshot of the counters. */
   get stats(): Readonly<SourceCacheStats> {
     return { ...this.#stats, bytes: this.#totalBytes(), entries: this.#entries.size };
   }
 
   /**
-   * The path of the object's file: from disk, from a download in progress, or by calling
-   * `download(partPath)`, which must write the whole object to `partPath` or throw. `expectedBytes`
-   * makes room before the download starts.
+   * The object's file: from disk, from a download in progress (both `downloaded: false`), or by
+   * calling `download(partPath)`, which must write the whole object to `partPath` or throw
+   * (`downloaded: true` for this call alone). `expectedBytes` makes room before the download
+   * starts.
    */
-  async obtain(id: CachedObjectId, expectedBytes: number, download: (partPath: string) => Promise<void>): Promise<string> {
+  async obtain(id: CachedObjectId, expectedBytes: number, download: (partPath: string) => Promise<void>): Promise<ObtainedFile> {
     await this.#init();
     const name = entryName(id);
     const pending = this.#inflight.get(name);
     if (pending !== undefined) {
       this.#stats.shared += 1;
-      return pending;
+      return { path: await pending, downloaded: false };
     }
     const entry = this.#entries.get(name);
     if (entry !== undefined) {
@@ -117,17 +125,17 @@ export class SourceCache {
       const size = await fileSize(entry.path);
       if (size === entry.bytes) {
         this.#stats.hits += 1;
-        return entry.path;
+        return { path: entry.path, downloaded: false };
       }
       // Deleted or damaged behind our back (another process sharing the directory): fetch again.
       if (this.#entries.get(name) === entry) this.#entries.delete(name);
       await rm(entry.path, { force: true });
       const joined = this.#inflight.get(name);
-      if (joined !== undefined) return joined;
+      if (joined !== undefined) return { path: await joined, downloaded: false };
     }
     const promise = this.#download(name, expectedBytes, download).finally(() => this.#inflight.delete(name));
     this.#inflight.set(name, promise);
-    return promise;
+    return { path: await promise, downloaded: true };
   }
 
   async #download(name: string, expectedBytes: number, download: (partPath: string) => Promise<void>): Promise<string> {

@@ -14,7 +14,8 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { IiifRequestError, NotFoundError, SourceError, UnavailableError, expected, quote } from '../errors.js';
 import type { StoreLogger } from './logger.js';
 import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
-import { SourceCache, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
+import { SourceCache, type ObtainedFile, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
+import { ID_PLACEHOLDER, identifierFromKey } from './source-keys.js';
 
 /** One version of a source object, as HEAD describes it. */
 export interface SourceObject {
@@ -37,8 +38,6 @@ export interface SourceStoreOptions {
 
 /** S3's limit on key length, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
-
-const ID_PLACEHOLDER = '{id}';
 
 export class SourceStore {
   readonly #s3: S3Client;
@@ -143,20 +142,32 @@ export class SourceStore {
   }
 
   /**
-   * The whole object as a local file (see source-cache.ts for when it is removed). The path stays
-   * valid for at least the cache's minimum residency (60 s by default) after this returns.
+   * The whole object as a local file (see source-cache.ts for when it is removed), and whether
+   * this call's own download made it (not a cache hit, not another request's download it
+   * joined). The path stays valid for at least the cache's minimum residency (60 s by default)
+   * after this returns.
    * @throws NotFoundError SOURCE_NOT_FOUND (deleted since its HEAD); UnavailableError
    *   SOURCE_CHANGED (replaced since its HEAD) or STORAGE_UNAVAILABLE; StorageError
    *   STORAGE_MISCONFIGURED; SourceError SOURCE_TOO_LARGE (no room left on the local disk).
    */
-  fetch(source: SourceObject): Promise<string> {
+  obtain(source: SourceObject): Promise<ObtainedFile> {
     return this.#cache.obtain({ bucket: this.#bucket, key: source.key, etag: source.etag }, source.bytes, (part) =>
       this.#download(source, part),
     );
   }
 
+  /**
+   * The path of `obtain`, for callers that do not need to know whether it downloaded.
+   * @throws as `obtain`.
+   */
+  async fetch(source: SourceObject): Promise<string> {
+    return (await this.obtain(source)).path;
+  }
+
   async #download(source: SourceObject, part: string): Promise<void> {
-    const name = quote(this.#identifierOf(source.key) ?? source.key);
+    // The identifier names the source in errors; a key the template does not make names itself.
+    const identifier = identifierFromKey(this.#template, source.key) ?? source.key;
+    const name = quote(identifier);
     const cutShort = (received: string, cause?: unknown) =>
       new UnavailableError(
         'STORAGE_UNAVAILABLE',
@@ -173,7 +184,7 @@ export class SourceStore {
       const body = readableOf(answer.Body);
       if ((answer.ETag !== undefined && answer.ETag !== source.etag) || (answer.ContentLength !== undefined && answer.ContentLength !== source.bytes)) {
         body.destroy();
-        throw sourceChanged(this.#identifierOf(source.key) ?? source.key);
+        throw sourceChanged(identifier);
       }
       body.once('error', (error: unknown) => {
         bodyError = error;
@@ -196,7 +207,7 @@ export class SourceStore {
         );
       }
       if (bodyError !== undefined && classifyS3Error(bodyError) === 'unknown') throw cutShort(`${written} bytes and an error`, bodyError);
-      return this.#raise(error, 'GetObject', source.key, this.#identifierOf(source.key) ?? source.key, true);
+      return this.#raise(error, 'GetObject', source.key, identifier, true);
     }
   }
 
@@ -213,15 +224,6 @@ export class SourceStore {
         new NotFoundError('SOURCE_NOT_FOUND', expected('an existing source', 'the identifier', identifier), { cause: error }),
       ...(this.#logger === undefined ? {} : { logger: this.#logger }),
     });
-  }
-
-  /** The identifier a key was made from, when the template can be read backwards. */
-  #identifierOf(key: string): string | undefined {
-    const parts = this.#template.split(ID_PLACEHOLDER);
-    if (parts.length !== 2) return undefined;
-    const [prefix = '', suffix = ''] = parts;
-    if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.length < prefix.length + suffix.length) return undefined;
-    return key.slice(prefix.length, key.length - suffix.length);
   }
 }
 

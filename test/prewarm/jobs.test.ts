@@ -7,7 +7,8 @@ import { DEFAULTS } from '../../lib/config.js';
 import type { SourceImage } from '../../lib/iiif/index.js';
 import { planJobs, type Selection } from '../../lib/prewarm/jobs.js';
 import { parsePresets } from '../../lib/prewarm/presets.js';
-import { decodeEventKey, identifierFromKey, keyPrefix } from '../../lib/prewarm/source-keys.js';
+import { decodeEventKey } from '../../lib/prewarm/source-keys.js';
+import { identifierFromKey, keyPrefix } from '../../lib/store/index.js';
 
 const CONTEXT = { identifier: 'ms/1', limits: { maxArea: DEFAULTS.IIIF_MAX_AREA }, tileSize: 512, prefix: 'iiif/' };
 const NOTHING: Selection = { tiles: false, sizes: false, presets: [], paths: [], api: 'both' };

@@ -55,6 +55,26 @@ describe('DerivativeStore.put and exists', () => {
     expect(put?.headers['content-encoding']).toBeUndefined();
   });
 
+  it('replaces a stored derivative in place with an unconditional, checksummed PUT when asked to', async () => {
+    // Prepare
+    const key = 'iiif/forced/full/max/0/default.jpg';
+    const derivatives = store();
+    await derivatives.put(key, Buffer.from('old bytes'), { contentType: 'image/jpeg', sourceEtag: '"old"' });
+    const body = Buffer.from('new bytes');
+
+    // Act
+    const result = await derivatives.put(key, body, { contentType: 'image/jpeg', sourceEtag: '"new"', replace: true });
+
+    // Assess
+    expect(result).toBe('created');
+    const stored = await s3.getObject(s3.derivativeBucket, key);
+    expect(stored?.body).toEqual(body);
+    expect(stored?.metadata).toEqual({ 'source-etag': '"new"' });
+    const put = s3.requests.filter((r) => r.method === 'PUT' && r.path === `/${s3.derivativeBucket}/${key}`).at(-1);
+    expect(put?.headers['if-none-match']).toBeUndefined();
+    expect(put?.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(body).digest('base64'));
+  });
+
   it("answers 'exists' and keeps the first object when the key is already stored", async () => {
     // Prepare
     const key = 'iiif/twice/full/max/0/default.png';

@@ -231,6 +231,21 @@ describe('SourceStore.fetch', () => {
     expect(sources.cacheStats).toMatchObject({ downloads: 1, shared: 7, hits: 0 });
   });
 
+  it('tells exactly one of concurrent obtains that it downloaded, and later ones that they did not', async () => {
+    // Prepare
+    const source = await putSource('obtained', bytes(200_000, 5));
+    const sources = store();
+
+    // Act
+    const together = await Promise.all(Array.from({ length: 6 }, () => sources.obtain(source)));
+    const later = await sources.obtain(source);
+
+    // Assess
+    expect(together.filter((answer) => answer.downloaded)).toHaveLength(1);
+    expect(new Set(together.map((answer) => answer.path)).size).toBe(1);
+    expect(later).toEqual({ path: together[0]!.path, downloaded: false });
+  });
+
   it('evicts the least recently used source to stay within the byte budget', async () => {
     // Prepare: three 1000-byte sources, room for two.
     const [a, b, c] = await Promise.all(['lru-a', 'lru-b', 'lru-c'].map((id, i) => putSource(id, bytes(1000, i))));
