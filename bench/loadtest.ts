@@ -17,6 +17,7 @@
  *
  * Usage: npm run loadtest -- [--count 2000] [--concurrency 32] [--herd 50] [--seed 7] [--json]
  */
+import { percentiles, type Percentiles } from './section.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselineJpeg, gridImage, photoLike, random } from '../test/support/fixtures.js';
@@ -42,14 +43,6 @@ export interface LoadOptions {
   readonly herd: number;
   readonly seed: number;
   readonly timeLimitMs: number;
-}
-
-export interface Percentiles {
-  readonly count: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly max: number;
 }
 
 export interface LoadReport {
@@ -134,11 +127,6 @@ export function planRequests(count: number, seed: number): PlannedRequest[] {
   return requests;
 }
 
-export function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0));
-  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1) ?? 0 };
-}
 
 /** The derivative key a redirect points at: the presigned URL's path after the bucket. */
 function keyOf(answer: Answer, bucket: string): string | undefined {

@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import { DEFAULTS } from '../lib/config.js';
 import type { Plan, Quality, Rect, RenderableFormat, Size } from '../lib/iiif/types.js';
 
 export interface BenchSource {
@@ -89,8 +90,8 @@ export function naivePipeline(input: string, plan: Plan, hasAlpha: boolean): Sha
   if (hasAlpha && plan.format === 'jpg') image = image.flatten({ background: '#ffffff' });
   if (plan.quality === 'gray') image = image.grayscale();
   switch (plan.format) {
-    case 'jpg': return image.jpeg({ quality: 85 });
-    case 'webp': return image.webp({ quality: 80 });
+    case 'jpg': return image.jpeg({ quality: DEFAULTS.JPEG_QUALITY });
+    case 'webp': return image.webp({ quality: DEFAULTS.WEBP_QUALITY });
     case 'png': return image.png();
     case 'gif': return image.gif();
     case 'tif': return image.tiff();

@@ -1,7 +1,4 @@
-/**
- * The benchmark sections, run in this order by `npm run bench`. Add new ones here (cache-hit
- * latency, pre-warm throughput, cold start...).
- */
+/** The benchmark sections, run in this order by `npm run bench`. Add new ones here. */
 import type { BenchSection } from './section.js';
 import { prewarmSection } from './sections/prewarm.js';
 import { renderSection } from './sections/render.js';

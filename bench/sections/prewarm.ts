@@ -3,7 +3,8 @@
  * 256-pixel tiles, and the same image as a JPEG), in every viewer's URL forms for both API
  * versions, rendered and uploaded to the local stack, as `npm start` and `npm run prewarm` run on
  * one machine: the stack (HTTP server and embedded S3) in its own process, the pre-warm in this
- * one, with the CLI's defaults. The time counts everything a run does: read (or build) the
+ * one, tiles only (`--tiles --api both`), one image at a time, at the CLI's default per-image
+ * concurrency. The time counts everything a run does: read (or build) the
  * source record, list what is stored, download the source, render, upload. A second run of each,
  * with everything stored, shows what resuming a finished run costs.
  */

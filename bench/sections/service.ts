@@ -12,10 +12,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFunctions } from '../../infra/build/bundle.js';
-import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken } from '../../infra/local/dev-keys.js';
-import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_SOURCE_BUCKET } from '../../infra/local/local-constants.js';
+import { ensureDevKeys, mintDevToken } from '../../infra/local/dev-keys.js';
+import { scriptEnvironment } from '../../infra/local/script-env.js';
 import { freePort, startStack, stopStack } from '../local-stack.js';
-import { median, type BenchContext, type BenchRow, type BenchSection, type SectionResult } from '../section.js';
+import { median, percentiles, type BenchContext, type BenchRow, type BenchSection, type SectionResult } from '../section.js';
 
 const REQUESTS = 300;
 /** Distinct derivatives whose first hit in a fresh process is timed (the HEAD path). */
@@ -26,10 +26,6 @@ const IMAGE_PATH = `/iiif/3/${IDENTIFIER}/full/!400,400/0/default.jpg`;
 const INFO_PATH = `/iiif/3/${IDENTIFIER}/info.json`;
 const MAX_HIT_OVER_FLOOR = 2;
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 /** Time `count` sequential calls, after two unmeasured ones (connection set-up, JIT). */
 async function timeEach(count: number, call: () => Promise<void>): Promise<number[]> {
@@ -52,7 +48,7 @@ async function expectStatus(url: string, init: RequestInit, status: number): Pro
 }
 
 function row(subject: string, name: string, times: readonly number[], extra: Record<string, number | string | null> = {}): BenchRow {
-  return { subject, case: name, values: { median: median(times), p95: percentile(times, 95), n: times.length, ...extra } };
+  return { subject, case: name, values: { median: median(times), p95: percentiles(times).p95, n: times.length, ...extra } };
 }
 
 const CHILD = `
@@ -166,18 +162,9 @@ export const serviceSection: BenchSection = {
       await writeFile(childFile, CHILD);
       const host = `127.0.0.1:${port}`;
       const events = [gatewayEvent(INFO_PATH, token, host), gatewayEvent(repeatPath, token, host)];
-      const env = {
-        SOURCE_BUCKET: LOCAL_SOURCE_BUCKET,
-        DERIVATIVE_BUCKET: LOCAL_DERIVATIVE_BUCKET,
-        S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_REGION: 'us-east-1',
-        JWT_JWKS_URL: `${base}/.well-known/jwks.json`,
-        JWT_ISSUER: DEV_ISSUER,
-        JWT_AUDIENCE: DEV_AUDIENCE,
-        SOURCE_CACHE_DIR: join(dataDir, 'cold-cache'),
-      };
+      // The function's environment as the scripts build it for a running `npm start`.
+      const local = scriptEnvironment({ PORT: String(port), S3_PORT: String(s3Port), DATA_DIR: dataDir, SOURCE_CACHE_DIR: join(dataDir, 'cold-cache') }).env;
+      const env = Object.fromEntries(Object.entries(local).filter((entry): entry is [string, string] => entry[1] !== undefined));
       const samples: ColdSample[] = [];
       for (let i = 0; i < COLD_STARTS; i++) samples.push(await coldStart(childFile, bundle, events, env));
       const statuses = [...new Set(samples.flatMap((sample) => sample.statuses))];

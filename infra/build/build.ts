@@ -12,9 +12,11 @@ import { ARCHITECTURES, type Architecture, BuildError } from './sharp.js';
 const USAGE = `Usage: npm run build -- [--arch arm64|x64] [--aws-sdk bundle|external] [--outdir DIR] [--only NAME,...] [--no-minify]
   --arch      Lambda architecture for sharp's native packages (default arm64, or RECTO_BUILD_ARCH).
               Lambda's x86_64 is x64 here; either spelling is accepted.
-  --aws-sdk   bundle the AWS SDK (default) or leave it to the Lambda runtime's copy.
+  --aws-sdk   bundle the AWS SDK (default) or leave it to the Lambda runtime's copy
+              (or RECTO_BUILD_AWS_SDK).
   --outdir    output directory (default dist).
-  --only      build only these functions (${Object.keys(FUNCTIONS).join(', ')}).`;
+  --only      build only these functions (${Object.keys(FUNCTIONS).join(', ')}).
+  --no-minify readable bundles, for debugging (the default is minified).`;
 
 function parseArchitecture(raw: string): Architecture {
   const value = raw === 'x86_64' ? 'x64' : raw === 'aarch64' ? 'arm64' : raw;

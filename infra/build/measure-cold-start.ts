@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from '../../bench/section.js';
 import { buildFunctions, REPO_ROOT } from './bundle.js';
 
 interface Sample {
@@ -63,7 +64,7 @@ function runOnce(bundle: string, endpoint: string, nodeArgs: readonly string[], 
         DERIVATIVE_BUCKET: 'derivatives',
         IIIF_AUTH: 'off',
         // The SDK's Node 20 end-of-support notice is noise here; Lambda runs Node 22.
-        AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -79,11 +80,6 @@ function runOnce(bundle: string, endpoint: string, nodeArgs: readonly string[], 
   });
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

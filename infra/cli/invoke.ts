@@ -41,7 +41,7 @@ export function functionFor(event: unknown): FunctionName | undefined {
   if (shape.requestContext !== undefined || shape.httpMethod !== undefined) return 'iiif';
   if (shape.invocationSchemaVersion !== undefined) return 'prewarm';
   if (Array.isArray(shape.Records)) {
-    const source = (shape.Records[0] as { eventSource?: unknown; EventSource?: unknown } | undefined)?.eventSource;
+    const source = (shape.Records[0] as { eventSource?: unknown } | undefined)?.eventSource;
     if (source === 'aws:sqs') return 'prewarm';
     if (source === 'aws:s3') return 'purge';
   }

@@ -9,26 +9,23 @@
  *
  * Exit codes: 0 done, 1 failed (an HTTP error, a file that cannot be written), 2 bad usage.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';
 import { RectoError, expected } from '../../lib/errors.js';
-import { API_VERSIONS, encodeIdentifier, type ApiVersion } from '../../lib/iiif/index.js';
+import { API_VERSIONS, QUALITIES, RENDERABLE_FORMATS, encodeIdentifier, type ApiVersion } from '../../lib/iiif/index.js';
 import { loadPresets, presetRequest, selectPresets } from '../../lib/prewarm/presets.js';
 import { IMAGE_REQUEST_DEFAULTS, imageRequestPath, infoRequestPath } from './iiif-url.js';
 import { fetchFollowing, HttpError } from './recto-http.js';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+import { LOCAL_PORT } from '../local/local-constants.js';
 
 /** Exit codes, as documented above. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** Where the CLI talks to when neither --endpoint nor RECTO_ENDPOINT says: `npm start`. */
-export const LOCAL_ENDPOINT_PORT = 3000;
+export const LOCAL_ENDPOINT_PORT = LOCAL_PORT;
 
 // ---- the table ----------------------------------------------------------------------------
 
@@ -78,7 +75,7 @@ export interface DelegatedCommand {
 export type CommandSpec = LocalCommand | DelegatedCommand;
 
 const CONNECTION_OPTIONS = {
-  endpoint: { type: 'string', value: 'URL', description: `Recto's base URL, before /iiif (default $RECTO_ENDPOINT, else http://127.0.0.1:$PORT, PORT 3000)` },
+  endpoint: { type: 'string', value: 'URL', description: `Recto's base URL, before /iiif (default $RECTO_ENDPOINT, else http://127.0.0.1:$PORT, PORT ${LOCAL_PORT})` },
   token: { type: 'string', value: 'TOKEN', description: 'bearer token (default $RECTO_TOKEN; for the local stack: RECTO_TOKEN=$(npx recto token))' },
 } as const satisfies Options;
 
@@ -86,8 +83,8 @@ const IMAGE_OPTIONS = {
   region: { type: 'string', value: 'REGION', description: `full, square, x,y,w,h or pct:x,y,w,h (default ${IMAGE_REQUEST_DEFAULTS.region})` },
   size: { type: 'string', value: 'SIZE', description: `max, w,, ,h, pct:n, w,h or !w,h; 3.0: ^ to upscale; 2.1: full (default ${IMAGE_REQUEST_DEFAULTS.size})` },
   rotation: { type: 'string', value: 'DEGREES', description: `0 to 360 clockwise, ! first to mirror: !90 (default ${IMAGE_REQUEST_DEFAULTS.rotation})` },
-  quality: { type: 'string', value: 'QUALITY', description: `default, color, gray or bitonal (default ${IMAGE_REQUEST_DEFAULTS.quality})` },
-  format: { type: 'string', value: 'FORMAT', description: `jpg, png, webp, tif or gif (default ${IMAGE_REQUEST_DEFAULTS.format})` },
+  quality: { type: 'string', value: 'QUALITY', description: `${QUALITIES.join(', ')} (default ${IMAGE_REQUEST_DEFAULTS.quality})` },
+  format: { type: 'string', value: 'FORMAT', description: `${RENDERABLE_FORMATS.join(', ')} (default ${IMAGE_REQUEST_DEFAULTS.format})` },
   preset: { type: 'string', value: 'NAME', description: 'a named preset (presets.json, or $PRESETS_FILE) instead of region … format' },
   api: { type: 'string', value: '2|3', description: `IIIF Image API version of the URL (default ${IMAGE_REQUEST_DEFAULTS.version}; a preset has its own)` },
 } as const satisfies Options;
@@ -121,7 +118,7 @@ export const COMMANDS = {
     summary: "print an image's info.json",
     usage: 'info ID|URL [options]',
     description: 'Print the info.json of image ID (or of a URL ending in /info.json), as served, indented.',
-    options: { api: IMAGE_OPTIONS.api, ...CONNECTION_OPTIONS, ...HELP_OPTION },
+    options: { api: { ...IMAGE_OPTIONS.api, description: 'which version\'s info.json (default 3)' }, ...CONNECTION_OPTIONS, ...HELP_OPTION },
     positionals: 'one',
     examples: ['npx recto info grid', 'npx recto info grid --api 2'],
     run: runInfo,
@@ -145,7 +142,7 @@ export const COMMANDS = {
     summary: 'print a token the local stack accepts (as npm run token)',
     script: 'npm run token',
     file: 'infra/local/token.ts',
-    run: (argv, io) => runTokenScript(argv, io),
+    run: runToken,
   },
 } as const satisfies Record<string, CommandSpec>;
 
@@ -502,20 +499,8 @@ async function runPurge(argv: readonly string[], io: CliIo): Promise<number> {
   return purge.main(argv, io.env, scriptStreams(io));
 }
 
-/**
- * `npm run token` runs infra/local/token.ts as a script (it reads its own argv and exits), so it
- * runs here the same way: a child process, same Node, same tsx, stdio passed through.
- */
-function runTokenScript(argv: readonly string[], io: CliIo): Promise<number> {
-  const script = path.join(HERE, '..', 'local', 'token.ts');
-  const tsx = import.meta.resolve('tsx');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...io.env } });
-    child.stdout.on('data', (chunk: Buffer) => io.stdout.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => io.stderr.write(chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      resolve(code ?? EXIT.failure);
-    });
-  });
+/** `npm run token`'s own code, in this process. */
+async function runToken(argv: readonly string[], io: CliIo): Promise<number> {
+  const token = await import('../local/token.js');
+  return token.runToken(argv, io.env, io);
 }

@@ -8,7 +8,7 @@
  * token when auth is on (an <img> cannot send `Authorization`), presets, the URL builder. Every
  * URL on the page is relative, so the page works under whichever loopback name the browser used.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { listIdentifiers } from '../../lib/prewarm/source-keys.js';
 import { encodeIdentifier, QUALITIES, RENDERABLE_FORMATS } from '../../lib/iiif/index.js';
 import type { Services } from '../../lib/service/services.js';
 import { VIEWER_ASSET_PATHS } from './viewer/assets.js';
@@ -17,15 +17,15 @@ import { LOCAL_TOKEN_PATH } from './viewer/token-endpoint.js';
 /** The thumbnail every gallery entry shows (the brief's size: fits in 300 x 300). */
 export const THUMBNAIL_PATH = 'full/!300,300/0/default.jpg';
 
+/** The first `limit` identifiers of the source bucket, sorted (the same listing pre-warming uses). */
 export async function listSourceIdentifiers(services: Services, limit = 500): Promise<string[]> {
   const { config, s3 } = services;
-  const [before = '', after = ''] = config.sourceKeyTemplate.split('{id}');
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: config.sourceBucket, Prefix: before, MaxKeys: limit }));
-  return (listed.Contents ?? [])
-    .map((object) => object.Key ?? '')
-    .filter((key) => key.startsWith(before) && key.endsWith(after) && key.length > before.length + after.length)
-    .map((key) => key.slice(before.length, key.length - after.length))
-    .sort();
+  const identifiers: string[] = [];
+  for await (const identifier of listIdentifiers(s3, config.sourceBucket, config.sourceKeyTemplate)) {
+    identifiers.push(identifier);
+    if (identifiers.length >= limit) break;
+  }
+  return identifiers.sort();
 }
 
 export interface HomePageOptions {

@@ -40,10 +40,11 @@ import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/** The key pair s3rver knows (its hard-coded account); the secret is never checked. */
-export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-/** s3rver only mints and accepts tokens for us-east-1. */
-export const LOCAL_S3_REGION = 'us-east-1';
+export {
+  LOCAL_CREDENTIALS as LOCAL_S3_CREDENTIALS,
+  LOCAL_REGION as LOCAL_S3_REGION,
+  localS3Environment,
+} from './local-constants.js';
 
 /**
  * Browsers follow Recto's redirects to presigned URLs on this server: let any origin GET and
@@ -83,15 +84,6 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-/** The environment a process needs to reach this server with the AWS SDK (and Recto's S3_ENDPOINT). */
-export function localS3Environment(endpoint: URL): Record<'S3_ENDPOINT' | 'AWS_ACCESS_KEY_ID' | 'AWS_SECRET_ACCESS_KEY' | 'AWS_REGION', string> {
-  return {
-    S3_ENDPOINT: endpoint.href.replace(/\/$/, ''),
-    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-    AWS_REGION: LOCAL_S3_REGION,
-  };
-}
 
 /**
  * Start the embedded S3 with the given buckets (created if missing, each with the CORS rule

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { resolveDataDir, DEV_AUDIENCE, DEV_ISSUER } from './dev-keys.js';
-import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET } from './local-constants.js';
+import { LOCAL_DERIVATIVE_BUCKET, LOCAL_PORT, LOCAL_S3_PORT, LOCAL_SOURCE_BUCKET, localS3Environment } from './local-constants.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,8 +23,8 @@ export interface ScriptEnvironment {
 /** Fill the environment with the local stack's settings unless the caller chose its own storage. */
 export function scriptEnvironment(env: Env = process.env): ScriptEnvironment {
   if (REMOTE_SIGNALS.some((name) => (env[name] ?? '') !== '')) return { env, local: false };
-  const port = env.PORT !== undefined && env.PORT !== '' ? env.PORT : '3000';
-  const s3Port = env.S3_PORT !== undefined && env.S3_PORT !== '' ? env.S3_PORT : '4569';
+  const port = env.PORT !== undefined && env.PORT !== '' ? env.PORT : String(LOCAL_PORT);
+  const s3Port = env.S3_PORT !== undefined && env.S3_PORT !== '' ? env.S3_PORT : String(LOCAL_S3_PORT);
   const dataDir = resolveDataDir(env);
   return {
     local: true,
@@ -32,10 +32,7 @@ export function scriptEnvironment(env: Env = process.env): ScriptEnvironment {
       ...env,
       SOURCE_BUCKET: LOCAL_SOURCE_BUCKET,
       DERIVATIVE_BUCKET: LOCAL_DERIVATIVE_BUCKET,
-      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_REGION: env.AWS_REGION ?? LOCAL_REGION,
+      ...localS3Environment(new URL(`http://127.0.0.1:${s3Port}`)),
       SOURCE_CACHE_DIR: env.SOURCE_CACHE_DIR ?? path.join(dataDir, 'cache'),
       JWT_JWKS_URL: env.JWT_JWKS_URL ?? `http://127.0.0.1:${port}/.well-known/jwks.json`,
       JWT_ISSUER: env.JWT_ISSUER ?? DEV_ISSUER,

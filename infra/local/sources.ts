@@ -5,7 +5,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PutObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { NotFoundError } from '../../lib/errors.js';
 import type { Services } from '../../lib/service/services.js';
 
 export const IMAGE_TYPES = {
@@ -37,7 +38,7 @@ export async function uploadSources(services: Services, directories: readonly st
       const key = services.sources.keyFor(identifier);
       const size = (await stat(file)).size;
       identifiers.add(identifier);
-      if ((await existingSize(s3, services.config.sourceBucket, key)) === size) {
+      if ((await existingSize(services, identifier)) === size) {
         skipped += 1;
         continue;
       }
@@ -65,14 +66,12 @@ async function imageFiles(directory: string): Promise<string[]> {
     .map((name) => path.join(directory, name));
 }
 
-async function existingSize(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+/** The stored source's size, or undefined when there is none (SourceStore's own HEAD and 404). */
+async function existingSize(services: Services, identifier: string): Promise<number | undefined> {
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return head.ContentLength;
+    return (await services.sources.head(identifier)).bytes;
   } catch (error) {
-    if ((error as { name?: string }).name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
-      return undefined;
-    }
+    if (error instanceof NotFoundError) return undefined;
     throw error;
   }
 }

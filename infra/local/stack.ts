@@ -9,10 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../lib/config.js';
-import { createHttpApp } from '../../lib/http/app.js';
-import { createPresetsRoute } from '../../lib/http/presets-route.js';
-import { loadPresets } from '../../lib/prewarm/presets.js';
-import { createGatewayHandler } from '../../lib/http/lambda.js';
+import { createApp, createGatewayHandler } from '../../lib/http/lambda.js';
 import { createServices, type ServiceOverrides, type Services } from '../../lib/service/services.js';
 import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, type DevKeys } from './dev-keys.js';
 import { serveThroughGateway } from './gateway-adapter.js';
@@ -91,8 +88,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3Client = createS3Client({ endpoint: s3.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const services = createServices(config, { deferral: 'background', s3: s3Client, ...options.overrides });
   const uploaded = await uploadSources(services, options.imageDirs ?? []);
-  const presets = loadPresets(config);
-  const gateway = createGatewayHandler(() => createHttpApp(services, { presets: createPresetsRoute(services, presets) }));
+  // Built now, not on the first request: a bad presets file stops `npm start` at once.
+  const app = createApp(services);
+  const gateway = createGatewayHandler(() => app);
   const token = (scopes: readonly string[] = [config.auth.readScope, config.auth.renderScope], ttlSeconds = 3600) =>
     mintDevToken(keys, { scopes, ttlSeconds });
 

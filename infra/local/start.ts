@@ -9,13 +9,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';
 import { resolveDataDir } from './dev-keys.js';
 import { startLocalStack } from './stack.js';
+import { LOCAL_PORT, LOCAL_S3_PORT } from './local-constants.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const USAGE = `Usage: npm start
 
-Runs Recto locally: the IIIF API on http://127.0.0.1:$PORT (default 3000), an embedded S3 on
-127.0.0.1:$S3_PORT (default 4569) keeping its data under $DATA_DIR (default .data/), the images
+Runs Recto locally: the IIIF API on http://127.0.0.1:$PORT (default ${LOCAL_PORT}), an embedded S3 on
+127.0.0.1:$S3_PORT (default ${LOCAL_S3_PORT}) keeping its data under $DATA_DIR (default .data/), the images
 in samples/ and $LOCAL_IMAGES_DIR uploaded as sources (identifier = file name without extension).
 
 Environment: PORT, S3_PORT, DATA_DIR, LOCAL_IMAGES_DIR, and every variable the Lambda function
@@ -43,8 +44,8 @@ async function main(): Promise<void> {
   const imageDirs = [path.join(REPO_ROOT, 'samples')];
   if (process.env.LOCAL_IMAGES_DIR !== undefined && process.env.LOCAL_IMAGES_DIR !== '') imageDirs.push(path.resolve(process.env.LOCAL_IMAGES_DIR));
   const stack = await startLocalStack({
-    port: port('PORT', 3000),
-    s3Port: port('S3_PORT', 4569),
+    port: port('PORT', LOCAL_PORT),
+    s3Port: port('S3_PORT', LOCAL_S3_PORT),
     dataDir: resolveDataDir(),
     env: process.env,
     imageDirs,

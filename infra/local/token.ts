@@ -5,6 +5,7 @@
  * `<repo>/.data`; created when absent). The token alone goes to stdout and everything else to
  * stderr, so `TOKEN=$(npm run -s token)` works.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../../lib/config.js';
 import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, resolveDataDir } from './dev-keys.js';
@@ -34,7 +35,13 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Where the command writes: the process's own streams, or the staff CLI's (`npx recto token`). */
+export interface TokenIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: TokenIo): Promise<number> {
   let values: { scope?: string; ttl?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -47,7 +54,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     throw new UsageError(error instanceof Error ? error.message : 'unreadable arguments');
   }
   if (values.help === true) {
-    process.stdout.write(USAGE);
+    io.stdout.write(USAGE);
     return EXIT.ok;
   }
   const maxTtl = maxTokenAge(env);
@@ -56,10 +63,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 
   const dataDir = resolveDataDir(env);
   const keys = await ensureDevKeys(dataDir);
-  if (keys.created) process.stderr.write(`Created dev signing keys in ${keys.keyFile}\n`);
+  if (keys.created) io.stderr.write(`Created dev signing keys in ${keys.keyFile}\n`);
   const token = await mintDevToken(keys, { scopes, ttlSeconds });
-  process.stderr.write(`Token for ${scopes.length === 0 ? 'no scopes' : JSON.stringify(scopes.join(' '))}, valid ${ttlSeconds} s (kid ${keys.kid})\n`);
-  process.stdout.write(`${token}\n`);
+  io.stderr.write(`Token for ${scopes.length === 0 ? 'no scopes' : JSON.stringify(scopes.join(' '))}, valid ${ttlSeconds} s (kid ${keys.kid})\n`);
+  io.stdout.write(`${token}\n`);
   return EXIT.ok;
 }
 
@@ -80,13 +87,22 @@ function parseTtl(raw: string | undefined, max: number): number {
   return ttl;
 }
 
-main(process.argv.slice(2), process.env).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
+/**
+ * Run the command: `npm run token` and `npx recto token` both call this. Resolves to the exit
+ * code (usage errors and failures are reported on `io.stderr`, never thrown).
+ */
+export async function runToken(argv: readonly string[], env: NodeJS.ProcessEnv, io: TokenIo = process): Promise<number> {
+  try {
+    return await main(argv, env, io);
+  } catch (error) {
     const usage = error instanceof UsageError;
-    process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    process.exitCode = usage ? EXIT.usage : EXIT.failure;
-  },
-);
+    io.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n${usage ? 'Run with --help for usage.\n' : ''}`);
+    return usage ? EXIT.usage : EXIT.failure;
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === import.meta.filename) {
+  void runToken(process.argv.slice(2), process.env).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -4,7 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { getConfig } from '../config.js';
-import { createServices } from '../service/services.js';
+import { createServices, type Services } from '../service/services.js';
 import { fromGatewayEvent, toGatewayResult, type GatewayEvent, type GatewayResult } from './apigw.js';
 import { createHttpApp, type HttpApp } from './app.js';
 import { loadPresets } from '../prewarm/presets.js';
@@ -26,7 +26,14 @@ export function createGatewayHandler(makeApp: () => HttpApp = defaultApp): Gatew
 }
 
 function defaultApp(): HttpApp {
-  const services = createServices(getConfig());
+  return createApp(createServices(getConfig()));
+}
+
+/**
+ * The IIIF application over a set of services, with the presets route, as the Lambda and the
+ * local stack both run it. Loads and validates the presets (a bad file fails here, at cold start).
+ */
+export function createApp(services: Services): HttpApp {
   if (!services.config.auth.enabled) {
     services.logger.warn('IIIF_AUTH=off: every client may read and render. Use this only for local development and conformance runs.');
   }

@@ -3,7 +3,7 @@
  * features, choose the tests that apply as the validator does (`_test_is_applicable` in
  * validate.py), run them a few at a time, and collect every check.
  */
-import { type ApiVersion, type CheckResult, type Features, type Level, type Target, Recorder, TestContext, featuresOf, preview } from './context.js';
+import { type ApiVersion, type CheckResult, type Features, type Level, type Target, Recorder, TestContext, VERSION_LABELS, featuresOf, preview } from './context.js';
 import { HttpClient } from './http.js';
 import { CONFORMANCE_TESTS, type ConformanceTest } from './tests.js';
 
@@ -55,7 +55,7 @@ function featureNames(test: ConformanceTest, version: ApiVersion): readonly stri
  * or extra features. Returns the reason when it does not.
  */
 export function applicability(test: ConformanceTest, version: ApiVersion, features: Features): { readonly applies: boolean; readonly reason: string } {
-  if (!test.versions.includes(version)) return { applies: false, reason: `not a ${version === '2' ? '2.1' : '3.0'} test` };
+  if (!test.versions.includes(version)) return { applies: false, reason: `not a ${VERSION_LABELS[version]} test` };
   const level = levelFor(test, version);
   if (level <= features.level) return { applies: true, reason: `required at level ${level}` };
   const names = featureNames(test, version);

@@ -33,10 +33,6 @@ export class Session {
     this.#tokenUrl = tokenUrl;
   }
 
-  get authEnabled(): boolean {
-    return this.#tokenUrl !== undefined;
-  }
-
   /** Headers for a request to Recto now: `Authorization` when auth is on. */
   async headers(): Promise<Record<string, string>> {
     if (this.#tokenUrl === undefined) return {};
