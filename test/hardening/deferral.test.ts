@@ -20,7 +20,8 @@ import type { RenderEngine } from '../../lib/service/image-service.js';
 import { photoLike } from '../support/fixtures.js';
 import { decode, GRID_ID, startTestStack, type TestStack } from '../support/stack.js';
 import { plain, startMockedGateway, type MockedGateway } from './gateway.js';
-import { answerProblems, waitFor } from './support.js';
+import { waitFor } from '../support/wait.js';
+import { answerProblems } from './support.js';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/recto-prewarm';
 

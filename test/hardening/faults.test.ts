@@ -27,6 +27,7 @@ import { createS3Client } from '../../lib/store/index.js';
 import { gridImage } from '../support/fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../support/s3.js';
 import { CapturingLogger, decode, GRID_ID, startTestStack, type TestStack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 import { answerProblems, pool, storedImageProblems } from './support.js';
 
 let t: TestStack;
@@ -182,7 +183,7 @@ describe('storage slower than the timeout, for real', () => {
 
     // Act
     const slow = await get(request);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitFor(() => proxy.held() === 0, 30_000, 50, 'the delayed PUTs forwarded or dropped');
     const next = await get(request);
 
     // Assess

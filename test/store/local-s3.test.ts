@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_S3_CREDENTIALS, localS3Environment, startLocalS3 } from '../../infra/local/s3.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
+import { waitFor } from '../support/wait.js';
 
 interface RawAnswer {
   readonly status: number;
@@ -158,9 +159,9 @@ describe('the embedded S3', () => {
 
     // Act
     req.write(Buffer.alloc(100_000, 1));
-    await sleep(100);
+    await waitFor(async () => (await partFiles(s3.directory)).length > 0, 30_000, 20, 'the upload begun');
     req.destroy();
-    await sleep(200);
+    await waitFor(async () => (await partFiles(s3.directory)).length === 0, 30_000, 20, 'the cut upload cleaned up');
     const after = await raw(s3.endpoint, 'GET', `/${s3.derivativeBucket}/cut.bin`);
 
     // Assess
@@ -183,7 +184,11 @@ describe('the embedded S3', () => {
   });
 
   it('answers If-None-Match: * with 409 while another write of the key is in progress', async () => {
-    // Prepare: a slow first write holds the key.
+    // Prepare: a slow first write holds the key until the second has its answer.
+    let answered = (): void => undefined;
+    const secondAnswered = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
     const first = new Promise<number>((resolve) => {
       const req = request(
         { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/race.txt`, headers: { 'if-none-match': '*', 'content-length': '10' } },
@@ -195,12 +200,14 @@ describe('the embedded S3', () => {
         },
       );
       req.write('01234');
-      setTimeout(() => req.end('56789'), 1_000);
+      // Finished only once the second write has been answered (below).
+      void secondAnswered.then(() => req.end('56789'));
     });
-    await sleep(100);
+    await waitFor(async () => (await partFiles(s3.directory)).length > 0, 30_000, 20, 'the first write begun');
 
     // Act
     const second = await raw(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/race.txt`, { 'if-none-match': '*' }, Buffer.from('other'));
+    answered();
 
     // Assess
     expect(second.status).toBe(409);

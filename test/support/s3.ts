@@ -192,12 +192,15 @@ export interface FaultProxy {
   inject(fault: Fault): void;
   /** Faults that have not been used up. */
   pending(): number;
+  /** Requests a delay fault is still holding back (neither forwarded nor abandoned yet). */
+  held(): number;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(target: URL): Promise<FaultProxy> {
   const faults: { fault: Fault; left: number }[] = [];
   const log: { method: string; path: string; fault: boolean }[] = [];
+  let held = 0;
   const server = createServer((req, res) => {
     const method = req.method ?? '';
     const path = decodeURIComponent(new URL(req.url ?? '/', target).pathname);
@@ -231,7 +234,14 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
       res.writeHead(action.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...action.headers });
       res.end(body);
     } else if ('delayMs' in action) {
+      held += 1;
+      let holding = true;
+      const release = (): void => {
+        if (holding) held -= 1;
+        holding = false;
+      };
       const timer = setTimeout(() => {
+        release();
         if (!res.destroyed) {
           forward((upstream) => {
             res.writeHead(upstream.statusCode ?? 502, upstream.headers);
@@ -241,6 +251,7 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
       }, action.delayMs);
       res.on('close', () => {
         clearTimeout(timer);
+        release();
       });
     } else if ('reset' in action) {
       req.socket.destroy();
@@ -272,6 +283,7 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
       faults.push({ fault, left: fault.times ?? 1 });
     },
     pending: () => faults.length,
+    held: () => held,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {

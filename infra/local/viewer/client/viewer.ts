@@ -3,7 +3,8 @@
  * XHR (`loadTilesWithAjax`) so they carry the token; each follows its 302 to the embedded S3.
  *
  * The viewer element's data attributes say what it is doing (state, tiles loaded and failed,
- * zoom, whether everything in view is loaded), for people debugging and for the browser test.
+ * zoom, whether everything in view is loaded), for people debugging and for the browser test;
+ * each tile drawn is also announced as a `recto:tile-loaded` DOM event whose detail is its URL.
  */
 import OpenSeadragon from 'openseadragon';
 import type { Session } from './http.js';
@@ -15,6 +16,14 @@ export interface ViewerElements {
   readonly status: HTMLElement;
   /** Where OpenSeadragon's button images are served. */
   readonly imagesUrl: string;
+}
+
+/** The DOM event the viewer element dispatches for every tile it has loaded and can draw. */
+export const TILE_LOADED_EVENT = 'recto:tile-loaded';
+
+export interface TileLoaded {
+  /** The IIIF URL OpenSeadragon asked for (before the redirect to storage). */
+  readonly url: string;
 }
 
 interface InfoSummary {
@@ -72,9 +81,10 @@ export async function startViewer(elements: ViewerElements, session: Session): P
     set('state', 'failed');
     status.textContent = `The viewer could not open this image: ${event.message}`;
   });
-  viewer.addHandler('tile-loaded', () => {
+  viewer.addHandler('tile-loaded', (event) => {
     loaded += 1;
     set('tilesLoaded', String(loaded));
+    container.dispatchEvent(new CustomEvent<TileLoaded>(TILE_LOADED_EVENT, { bubbles: true, detail: { url: event.tile.getUrl() } }));
   });
   viewer.addHandler('tile-load-failed', (event) => {
     failed += 1;
