@@ -1,5 +1,5 @@
 /**
- * `npm run loadtest`: load on the local stack (issue 7, item 6), loopback only, bounded in count
+ * `npm run loadtest`: load on the local stack, loopback only, bounded in count
  * and time, stopping by itself.
  *
  * 1. A mix of `count` requests (default 2,000) at `concurrency` (default 32): hits and misses of

@@ -4,7 +4,6 @@
  * what is allowed, so a bad deployment fails its first invocation loudly instead of serving
  * wrong answers (Powertools' envUtils pattern).
  */
-import type { ApiVersion, Limits } from './iiif/types.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -81,10 +80,12 @@ export interface Config {
   readonly derivativePrefix: string;
   readonly s3Endpoint?: URL;
   readonly presignTtlSeconds: number;
-  readonly limits: Limits;
+  /** The IIIF output limits (maxWidth, maxHeight, maxArea of info.json): lib/iiif's Limits. */
+  readonly limits: { readonly maxWidth?: number; readonly maxHeight?: number; readonly maxArea?: number };
   readonly tileSize: number;
   readonly publicBaseUrl?: string;
-  readonly defaultVersion: ApiVersion;
+  /** The IIIF API version of paths without one. */
+  readonly defaultVersion: '2' | '3';
   readonly auth: AuthConfig;
   readonly render: {
     readonly maxInputPixels: number;

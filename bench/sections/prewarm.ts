@@ -12,8 +12,8 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { scriptServices } from '../../infra/cli/prewarm.js';
-import { loadPresets } from '../../lib/prewarm/presets.js';
-import { Prewarmer, RUNNER_DEFAULTS, type ImageReport } from '../../lib/prewarm/runner.js';
+import type { ImageReport } from '../../lib/service/prewarm.js';
+import { PRODUCE_DEFAULTS } from '../../lib/service/produce.js';
 import type { BenchContext, BenchRow, BenchSection, BenchTarget, SectionResult } from '../section.js';
 import { benchSources } from '../sources.js';
 import { freePort, startStack, stopStack } from '../local-stack.js';
@@ -57,12 +57,12 @@ export const prewarmSection: BenchSection = {
     // What `npm run prewarm -- --tiles --api both ID` builds: the local stack's settings from PORT, S3_PORT, DATA_DIR.
     const services = scriptServices(env);
     try {
-      const prewarmer = new Prewarmer(services, loadPresets(services.config));
+      const { prewarmer } = services;
       for (const source of sources) {
         for (const caseName of ['full pyramid, both APIs', 're-run (all stored)']) {
           context.log(`${source.label}: ${caseName}`);
           const started = performance.now();
-          const report = await prewarmer.run({ identifier: source.id, tiles: true, api: 'both' }, { concurrency: RUNNER_DEFAULTS.concurrency });
+          const report = await prewarmer.run({ identifier: source.id, tiles: true, api: 'both' }, { concurrency: PRODUCE_DEFAULTS.concurrency });
           const seconds = (performance.now() - started) / 1000;
           if (report.status !== 'done') throw new Error(`pre-warm of ${source.id} ended ${report.status}: ${JSON.stringify(report.error ?? report.failed[0])}`);
           rows.push(row(source.label, caseName, report, seconds));
@@ -94,7 +94,7 @@ export const prewarmSection: BenchSection = {
       rows,
       targets,
       notes: [
-        `npm start in a child process, the pre-warm in this one (--concurrency ${RUNNER_DEFAULTS.concurrency}), sharing this machine's cores; seconds include the source record, the listing, the source download, rendering and uploading.`,
+        `npm start in a child process, the pre-warm in this one (--concurrency ${PRODUCE_DEFAULTS.concurrency}), sharing this machine's cores; seconds include the source record, the listing, the source download, rendering and uploading.`,
         'The derivatives are the distinct keys of every tile URL OpenSeadragon (current and legacy), Mirador and Leaflet-IIIF build from info.json in 2.1 and 3.0.',
       ],
     };

@@ -2,10 +2,10 @@
  * The service as a client sees it, on the local stack (`npm start` in a child process, auth on,
  * so each request verifies a real JWT):
  * - a cache hit (request → 302) beside the floor, a plain GET of the same object from the
- *   embedded S3; the hit must stay within 2x of it (issue 4);
+ *   embedded S3; the hit must stay within 2x of it;
  * - info.json from a warm process;
  * - the cold start of the built Lambda bundle: a fresh `node` importing dist's IIIF handler and
- *   answering its first request (info.json, then a hit) against the same stack (issue 5).
+ *   answering its first request (info.json, then a hit) against the same stack.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -8,20 +8,16 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig, type Config } from '../../lib/config.js';
+import { createServices, type ServiceOverrides, type Services } from '../../lib/entry/wiring.js';
 import { RectoError } from '../../lib/errors.js';
-import { API_CHOICES } from '../../lib/prewarm/jobs.js';
-import type { PrewarmMessage } from '../../lib/prewarm/message.js';
-import { loadPresets, selectPresets } from '../../lib/prewarm/presets.js';
-import { enqueue } from '../../lib/prewarm/queue.js';
-import { Prewarmer, RUNNER_DEFAULTS, type ImageReport, type ProgressEvent } from '../../lib/prewarm/runner.js';
-import { listIdentifiers } from '../../lib/prewarm/source-keys.js';
-import { createServices, type ServiceOverrides, type Services } from '../../lib/service/services.js';
-import { createS3Client } from '../../lib/store/index.js';
+import { API_CHOICES, QueueSender, type PrewarmMessage } from '../../lib/queue/index.js';
+import { selectPresets } from '../../lib/service/presets.js';
+import { Prewarmer, type ImageReport, type ProgressEvent } from '../../lib/service/prewarm.js';
+import { PRODUCE_DEFAULTS } from '../../lib/service/produce.js';
 import { scriptEnvironment } from '../local/script-env.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
@@ -51,7 +47,7 @@ What to render (default: --tiles --sizes):
   --api 2|3|both         whose viewer URL forms to cover (default both)
 
 How:
-  --concurrency N        renders and uploads in flight per image (default ${RUNNER_DEFAULTS.concurrency}; ${IMAGE_CONCURRENCY} images at a time)
+  --concurrency N        renders and uploads in flight per image (default ${PRODUCE_DEFAULTS.concurrency}; ${IMAGE_CONCURRENCY} images at a time)
   --dry-run              print what would be rendered (keys and counts); render nothing
   --force                render again and replace what is stored
   --queue                send one message per image to PREWARM_QUEUE_URL (the pre-warm fleet)
@@ -125,7 +121,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   if (values.help === true) return 'help';
   const api = API_CHOICES.find((choice) => choice === (values.api ?? 'both'));
   if (api === undefined) throw new UsageError(`--api: expected 2, 3 or both, got ${JSON.stringify(values.api)}`);
-  const concurrency = values.concurrency === undefined ? RUNNER_DEFAULTS.concurrency : Number(values.concurrency);
+  const concurrency = values.concurrency === undefined ? PRODUCE_DEFAULTS.concurrency : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
     throw new UsageError(`--concurrency: expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(values.concurrency)}`);
   }
@@ -158,25 +154,16 @@ export function scriptServices(env: Env, overrides: ServiceOverrides = {}): Serv
   const script = scriptEnvironment(env);
   // These scripts authenticate nobody: the JWT settings the function needs do not apply.
   const config: Config = loadConfig({ ...script.env, IIIF_AUTH: 'off' });
-  const s3: S3Client = overrides.s3 ?? scriptS3Client(config, script.env);
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = script.env;
+  const region = script.env.AWS_REGION ?? script.env.AWS_DEFAULT_REGION;
   return createServices(config, {
     deferral: 'never',
     // Powertools would print JSON lines on stdout, where the summary goes.
     logger: new Logger({ serviceName: 'recto-cli', logLevel: 'ERROR' }),
-    ...overrides,
-    s3,
-  });
-}
-
-function scriptS3Client(config: Config, env: Env): S3Client {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  return createS3Client({
-    ...(config.s3Endpoint === undefined ? {} : { endpoint: config.s3Endpoint }),
-    ...(region === undefined ? {} : { region }),
     // From the given environment (not necessarily this process's): the local stack's keys.
-    ...(accessKeyId === undefined || secretAccessKey === undefined ? {} : { credentials: { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: env.AWS_SESSION_TOKEN }) } }),
+    ...(region === undefined ? {} : { region }),
+    ...(accessKeyId === undefined || secretAccessKey === undefined ? {} : { credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) } }),
+    ...overrides,
   });
 }
 
@@ -215,13 +202,11 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
   let services: Services | undefined;
   try {
     services = scriptServices(env, overrides.services);
-    const presets = loadPresets(services.config);
-    selectPresets(presets, options.request.presets ?? []);
-    const identifiers = options.all
-      ? listIdentifiers(services.s3, services.config.sourceBucket, services.config.sourceKeyTemplate)
-      : identifiersFrom(options.identifiers, options.file, io.stdin);
+    selectPresets(services.presets, options.request.presets ?? []);
+    const identifiers = options.all ? services.sources.listIdentifiers() : identifiersFrom(options.identifiers, options.file, io.stdin);
     if (options.queue) return await sendToQueue(services.config, options, identifiers, env, io, overrides);
-    return await runHere(new Prewarmer(services, presets, undefined, overrides.now), options, identifiers, io, overrides);
+    const prewarmer = overrides.now === undefined ? services.prewarmer : new Prewarmer(services, services.presets, overrides.now);
+    return await runHere(prewarmer, options, identifiers, io, overrides);
   } catch (error) {
     if (error instanceof ConfigError || (error instanceof RectoError && error.code === 'PRESET_NOT_FOUND')) {
       io.stderr.write(`${error.message}\n`);
@@ -255,7 +240,7 @@ async function sendToQueue(config: Config, options: Options, identifiers: AsyncI
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const sqs = overrides.sqs ?? new SQSClient(region === undefined ? {} : { region });
   let queued = 0;
-  const report = await enqueue(sqs, queueUrl, messages(), (count) => {
+  const report = await new QueueSender(sqs, queueUrl).sendAll(messages(), (count) => {
     queued += count;
     if (io.stderr.isTTY === true) io.stderr.write(`\rqueued ${queued}…`);
   }).finally(() => {

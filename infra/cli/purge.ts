@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';
 import { RectoError } from '../../lib/errors.js';
 import { identifierPrefix } from '../../lib/iiif/index.js';
-import { purgeIdentifier } from '../../lib/prewarm/purge.js';
-import type { ServiceOverrides, Services } from '../../lib/service/services.js';
+import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
+import { purgeIdentifier } from '../../lib/service/purge.js';
 import { EXIT, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
 
 export const USAGE = `Usage: npm run purge -- IDENTIFIER… [options]

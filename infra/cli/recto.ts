@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';
 import { RectoError, expected } from '../../lib/errors.js';
 import { API_VERSIONS, QUALITIES, RENDERABLE_FORMATS, encodeIdentifier, type ApiVersion } from '../../lib/iiif/index.js';
-import { loadPresets, presetRequest, selectPresets } from '../../lib/prewarm/presets.js';
+import { loadPresets, presetRequest, selectPresets } from '../../lib/service/presets.js';
 import { IMAGE_REQUEST_DEFAULTS, imageRequestPath, infoRequestPath } from './iiif-url.js';
 import { fetchFollowing, HttpError } from './recto-http.js';
 import { LOCAL_PORT } from '../local/local-constants.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { GatewayResult } from '../../lib/http/apigw.js';
-import type { GatewayHandler } from '../../lib/http/lambda.js';
+import type { GatewayHandler } from '../../lib/entry/iiif.js';
 
 /** API Gateway gives an integration 30 s; the local stack gives the handler the same. */
 export const LOCAL_INVOCATION_MS = 30_000;

@@ -8,9 +8,8 @@
  * token when auth is on (an <img> cannot send `Authorization`), presets, the URL builder. Every
  * URL on the page is relative, so the page works under whichever loopback name the browser used.
  */
-import { listIdentifiers } from '../../lib/prewarm/source-keys.js';
 import { encodeIdentifier, QUALITIES, RENDERABLE_FORMATS } from '../../lib/iiif/index.js';
-import type { Services } from '../../lib/service/services.js';
+import type { Services } from '../../lib/entry/wiring.js';
 import { VIEWER_ASSET_PATHS } from './viewer/assets.js';
 import { LOCAL_TOKEN_PATH } from './viewer/token-endpoint.js';
 
@@ -19,9 +18,8 @@ export const THUMBNAIL_PATH = 'full/!300,300/0/default.jpg';
 
 /** The first `limit` identifiers of the source bucket, sorted (the same listing pre-warming uses). */
 export async function listSourceIdentifiers(services: Services, limit = 500): Promise<string[]> {
-  const { config, s3 } = services;
   const identifiers: string[] = [];
-  for await (const identifier of listIdentifiers(s3, config.sourceBucket, config.sourceKeyTemplate)) {
+  for await (const identifier of services.sources.listIdentifiers()) {
     identifiers.push(identifier);
     if (identifiers.length >= limit) break;
   }

@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../../lib/errors.js';
-import type { Services } from '../../lib/service/services.js';
+import type { Services } from '../../lib/entry/wiring.js';
 
 export const IMAGE_TYPES = {
   '.jpg': 'image/jpeg',

@@ -3,16 +3,20 @@
  * use case, response) and every error becomes a response in errors.ts. No API Gateway types
  * here: apigw.ts adapts events to HttpRequest and back.
  */
-import type { Principal } from '../auth/index.js';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Authenticator, Principal } from '../auth/index.js';
+import type { Config } from '../config.js';
+import { NotFoundError, RectoError, quote } from '../errors.js';
 import { decodeIdentifier, parseImageRequest, versionModule, canonicalUrl, type ApiVersion } from '../iiif/index.js';
-import { newTrace, type RequestTrace } from '../service/image-service.js';
-import type { Services } from '../service/services.js';
+import { newTrace, type ImageService, type RequestTrace } from '../service/images.js';
+import type { Presets } from '../service/presets.js';
 import { errorResponse } from './errors.js';
 import { ALLOWED_METHODS, COMMON_HEADERS, PREFLIGHT_HEADERS, imageLinkHeader } from './headers.js';
+import { createPresetsRoute } from './presets-route.js';
 import { RequestLog } from './request-log.js';
 import { route, type Route } from './router.js';
 import type { HandleOptions, HttpRequest, HttpResponse } from './types.js';
-import { NotFoundError, RectoError, quote } from '../errors.js';
 
 /** info.json may be cached briefly: a replaced source shows within this many seconds. */
 const INFO_MAX_AGE_SECONDS = 300;
@@ -21,12 +25,20 @@ export interface HttpApp {
   handle(request: HttpRequest, options?: HandleOptions): Promise<HttpResponse>;
 }
 
-/** Routes outside the IIIF core (presets), added by other modules. */
-export type ExtraRoute = (route: Extract<Route, { kind: 'presets' }>, request: HttpRequest, principal: Principal) => Promise<HttpResponse>;
+/** What the application is built from (the wiring's Services has it all). */
+export interface AppServices {
+  readonly config: Config;
+  readonly authenticator: Authenticator;
+  readonly images: ImageService;
+  readonly presets: Presets;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
 
-export function createHttpApp(services: Services, extras: { presets?: ExtraRoute } = {}): HttpApp {
+export function createHttpApp(services: AppServices): HttpApp {
   const { config, authenticator, images, logger } = services;
   const log = new RequestLog(logger, services.metrics);
+  const presets = createPresetsRoute(services);
 
   async function authenticate(request: HttpRequest, access: 'read'): Promise<Principal> {
     const principal = await authenticator.authenticate(request.headers.authorization);
@@ -38,11 +50,11 @@ export function createHttpApp(services: Services, extras: { presets?: ExtraRoute
     const identifier = decodeIdentifier(target.identifier);
     const principal = await authenticate(request, 'read');
     // Only a caller who may render may write, even a source record: anonymous and read-only
-    // clients never cause a write (issue 7).
+    // clients never cause a write.
     const record = await images.info(identifier, trace, authenticator.can(principal, 'render'));
     const module = versionModule(target.version);
     const document = module.infoDocument(record.probe, {
-      // The id is the URL the client used, minus /info.json, byte for byte (IIIF.md).
+      // The id is the URL the client used, minus /info.json, byte for byte.
       id: `${config.publicBaseUrl ?? request.baseUrl}${target.prefix}/${target.identifier}`,
       limits: config.limits,
       tileSize: config.tileSize,
@@ -110,9 +122,8 @@ export function createHttpApp(services: Services, extras: { presets?: ExtraRoute
       case 'image':
         return image(request, target, trace, options);
       case 'presets': {
-        if (extras.presets === undefined) break;
         const principal = await authenticate(request, 'read');
-        return extras.presets(target, request, principal);
+        return presets(target, request, principal);
       }
       case 'not-found':
         break;

@@ -15,7 +15,7 @@ export const PREFLIGHT_HEADERS = {
 
 export const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 
-/** `Link` for an image answer: the compliance profile and the canonical URL (IIIF.md, HTTP). */
+/** `Link` for an image answer: the compliance profile and the canonical URL, as the IIIF spec asks of every image. */
 export function imageLinkHeader(profileUrl: string, canonicalUrl: string): string {
   return `<${profileUrl}>;rel="profile", <${canonicalUrl}>;rel="canonical"`;
 }

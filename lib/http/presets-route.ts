@@ -10,14 +10,14 @@
  *                { "name": "web", "api": "3", "error": "IIIF_UPSCALE_NOT_ALLOWED", "detail": "Expected …" } ] }
  * ```
  */
-import type { Principal } from '../auth/index.js';
+import type { Authenticator, Principal } from '../auth/index.js';
+import type { Config } from '../config.js';
 import { RectoError } from '../errors.js';
 import { decodeIdentifier, resolve } from '../iiif/index.js';
-import { presetRequest, type Presets } from '../prewarm/presets.js';
-import { newTrace } from '../service/image-service.js';
-import type { Services } from '../service/services.js';
-import type { ExtraRoute } from './app.js';
+import { newTrace, type ImageService } from '../service/images.js';
+import { presetRequest, type Presets } from '../service/presets.js';
 import { COMMON_HEADERS } from './headers.js';
+import type { Route } from './router.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
 /** The list changes only with the deployment's presets or the source: cache like info.json. */
@@ -27,8 +27,10 @@ export type PresetLink =
   | { readonly name: string; readonly api: string; readonly url: string; readonly width: number; readonly height: number; readonly description?: string }
   | { readonly name: string; readonly api: string; readonly error: string; readonly detail: string; readonly description?: string };
 
-export function createPresetsRoute(services: Pick<Services, 'config' | 'images' | 'authenticator'>, presets: Presets): ExtraRoute {
-  const { config, images, authenticator } = services;
+export type PresetsRoute = (route: Extract<Route, { kind: 'presets' }>, request: HttpRequest, principal: Principal) => Promise<HttpResponse>;
+
+export function createPresetsRoute(services: { readonly config: Config; readonly images: ImageService; readonly authenticator: Authenticator; readonly presets: Presets }): PresetsRoute {
+  const { config, images, authenticator, presets } = services;
   return async (target, request: HttpRequest, principal: Principal): Promise<HttpResponse> => {
     const identifier = decodeIdentifier(target.identifier);
     // As for info.json: only a caller who may render may cause a write (of the source record).

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { RequestTrace } from '../service/image-service.js';
+import type { RequestTrace } from '../service/images.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
 /** Paths are logged cut to this length: a 10 KB hostile path is not worth 10 KB of logs. */

@@ -1,7 +1,7 @@
 /**
  * From a raw path to a route, by shape only (segment counts and the version prefix). Whether
  * the parts are valid IIIF is lib/iiif's to say, so a `<` in a region is a 400 naming the
- * region, not a router 404 (../shared/IIIF.md).
+ * region, not a router 404.
  */
 import type { ApiVersion, ImagePathSegments } from '../iiif/index.js';
 
@@ -45,7 +45,7 @@ function routeVersioned(version: ApiVersion, prefix: string, segments: readonly 
       }
       return { kind: 'image', version, prefix, segments: { identifier, region, size, rotation, qualityFormat } };
     default:
-      // Includes identifiers with an unescaped "/": never a 200 (../shared/IIIF.md).
+      // Includes identifiers with an unescaped "/": never a 200, whatever the route.
       return { kind: 'not-found' };
   }
 }

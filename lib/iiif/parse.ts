@@ -3,7 +3,7 @@
  * segment is percent-decoded once; every malformed part is a 400 naming the part.
  */
 import { IiifRequestError, expected } from '../errors.js';
-import { decodeIdentifier, decodeSegment } from './identifier.js';
+import { decodeIdentifier, decodeSegment, encodeIdentifier } from './identifier.js';
 import { parseDecimal } from './numbers.js';
 import { parseRegion } from './region.js';
 import { FORMATS, QUALITIES, type ApiVersion, type Format, type ImageRequest, type Quality, type RotationRequest } from './types.js';
@@ -31,6 +31,21 @@ export function parseImageRequest(version: ApiVersion, segments: ImagePathSegmen
   const rotation = parseRotation(decodeSegment(segments.rotation, 'rotation', 'IIIF_INVALID_ROTATION'));
   const { quality, format } = parseQualityFormat(decodeSegment(segments.qualityFormat, 'quality.format', 'IIIF_INVALID_FORMAT'));
   return { version, identifier, region, size, rotation, quality, format };
+}
+
+/**
+ * Parse a `{region}/{size}/{rotation}/{quality}.{format}` path (a preset, a viewer URL's tail, a
+ * queued derivative) for an identifier that is already decoded, in the given version.
+ * @throws IiifRequestError (400) naming the part; IIIF_INVALID_PATH when the path does not
+ *   have four segments.
+ */
+export function parseImagePath(version: ApiVersion, path: string, identifier: string): ImageRequest {
+  const segments = path.split('/');
+  const [region, size, rotation, qualityFormat] = segments;
+  if (segments.length !== 4 || region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) {
+    throw new IiifRequestError('IIIF_INVALID_PATH', expected('four segments {region}/{size}/{rotation}/{quality}.{format}', 'the path', path));
+  }
+  return parseImageRequest(version, { identifier: encodeIdentifier(identifier), region, size, rotation, qualityFormat });
 }
 
 /** `n` or `!n`, 0 ≤ n ≤ 360, decimals allowed (2.1 §4.3, 3.0 §4.3). */

@@ -7,7 +7,7 @@ import { advertisedSizes, advertisedTiles } from './info-common.js';
 import { heightForWidth } from './size.js';
 import { parseSizeBody } from './size-grammar.js';
 import type { Plan, SizeRequest, SourceImage } from './types.js';
-import { EXTRA_FORMATS, type InfoOptions, type VersionModule } from './version.js';
+import { EXTRA_FORMATS, type InfoOptions, type VersionModule } from './version-module.js';
 
 const CONTEXT = 'http://iiif.io/api/image/2/context.json';
 const PROFILE = 'http://iiif.io/api/image/2/level2.json';

@@ -7,7 +7,7 @@ import { advertisedSizes, advertisedTiles } from './info-common.js';
 import { maxSize } from './size.js';
 import { parseSizeBody } from './size-grammar.js';
 import type { Plan, SizeRequest, SourceImage } from './types.js';
-import { EXTRA_FORMATS, type InfoOptions, type VersionModule } from './version.js';
+import { EXTRA_FORMATS, type InfoOptions, type VersionModule } from './version-module.js';
 
 const CONTEXT = 'http://iiif.io/api/image/3/context.json';
 const SIZE_FORMS = 'max, ^max, w,, ^w,, ,h, ^,h, pct:n, ^pct:n, w,h, ^w,h, !w,h or ^!w,h';

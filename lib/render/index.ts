@@ -1,6 +1,7 @@
 /**
- * lib/render: sharp pipelines from a Plan, source probing, pyramid level choice. Knows nothing
- * of HTTP or S3: it takes a file path or a Buffer and returns encoded bytes.
+ * lib/render: sharp pipelines from a Plan, source probing, pyramid level choice, and batch
+ * renders (many Plans of one source from one decode per level). Knows nothing of HTTP or S3: it
+ * takes a file path or a Buffer and returns encoded bytes.
  */
 export { probe, SOURCE_FORMATS, PYRAMID_KINDS } from './probe.js';
 export type { SourceProbe, SourceFormat, PyramidKind, ProbeOptions } from './probe.js';
@@ -15,3 +16,5 @@ export { route } from './route.js';
 export type { RenderRoute, Strategy, LoadSpec } from './route.js';
 export { encoderSettings } from './encode.js';
 export type { EncoderSettings } from './encode.js';
+export { renderBatch, planBatch } from './batch.js';
+export type { BatchItem, BatchInput, BatchHandlers, BatchRenderOptions } from './batch.js';

@@ -66,3 +66,17 @@ export async function readHead(input: Buffer | string): Promise<Buffer> {
     await handle.close();
   }
 }
+
+/**
+ * Whether the bytes start a TIFF (classic or BigTIFF, either byte order). A TIFF keeps its
+ * directories anywhere in the file, so its first bytes alone cannot describe it.
+ */
+export function isTiffHead(head: Buffer): boolean {
+  const magic = head.subarray(0, 4).toString('latin1');
+  return magic === 'II*\u0000' || magic === 'MM\u0000*' || magic === 'II+\u0000' || magic === 'MM\u0000+';
+}
+
+/** Whether a source's Content-Type or key says TIFF, before any byte of it is read. */
+export function isTiffName(key: string, contentType: string | undefined): boolean {
+  return contentType === 'image/tiff' || /\.tiff?$/i.test(key);
+}

@@ -3,11 +3,13 @@
  * object beside its derivatives and in warm-container memory, so info.json and cache hits never
  * read the source itself.
  */
+import { RectoError } from '../errors.js';
 import { recordKey } from '../iiif/index.js';
 import type { SourceProbe } from '../render/index.js';
+import { isTiffHead, isTiffName } from '../render/sniff.js';
 import type { DerivativeStore, SourceObject, SourceStore } from '../store/index.js';
-import { SingleFlight } from './singleflight.js';
-import { TtlCache } from './lru.js';
+import { SingleFlight } from './single-flight.js';
+import { TtlCache } from './ttl-cache.js';
 
 export const RECORD_SCHEMA = 1;
 
@@ -91,6 +93,22 @@ export class SourceRecords {
     return this.#storeIfUnstored(identifier, built, persist);
   }
 
+  /**
+   * Run `work` on the identifier's record; if the source turns out to have been replaced since
+   * the record was made (SOURCE_CHANGED, from the record's own build or from `work`), run it once
+   * more on a record built afresh. The one retry policy for everything made from a source.
+   * @throws what `get` and `work` throw; SOURCE_CHANGED only when it happens twice.
+   */
+  async withCurrent<T>(identifier: string, options: RecordOptions & { readonly stats?: RecordStats }, work: (record: SourceRecord) => Promise<T>): Promise<T> {
+    const { stats, ...rest } = options;
+    try {
+      return await work(await this.get(identifier, stats, rest));
+    } catch (error) {
+      if (!(error instanceof RectoError) || error.code !== 'SOURCE_CHANGED') throw error;
+      return work(await this.get(identifier, stats, { ...rest, fresh: true }));
+    }
+  }
+
   /** Forget an identifier held in memory (after a purge). */
   forget(identifier: string): void {
     this.#memory.delete(identifier);
@@ -127,10 +145,10 @@ export class SourceRecords {
   async #probe(identifier: string, object: SourceObject, stats?: RecordStats): Promise<SourceProbe> {
     // TIFF keeps its directories anywhere in the file: only the whole file tells its pyramid, so
     // a TIFF the HEAD already named is not read twice.
-    if (object.bytes > READ_WHOLE_BELOW_BYTES && !namedTiff(object)) {
+    if (object.bytes > READ_WHOLE_BELOW_BYTES && !isTiffName(object.key, object.contentType)) {
       const head = await this.sources.readRange(identifier, 0, PROBE_RANGE_BYTES - 1, object.etag);
       if (stats !== undefined) stats.sourceBytesRead += head.length;
-      if (!isTiff(head)) {
+      if (!isTiffHead(head)) {
         try {
           return await this.probe(head);
         } catch {
@@ -138,7 +156,7 @@ export class SourceRecords {
         }
       }
     }
-    return this.probe(await fetchCounted(this.sources, object, stats));
+    return this.probe(await obtainCounted(this.sources, object, stats));
   }
 }
 
@@ -146,7 +164,7 @@ export class SourceRecords {
  * The whole source from the /tmp cache (downloaded if absent), its bytes counted in `stats` only
  * when this very call downloaded them (not a cache hit, nor another request's download it joined).
  */
-export async function fetchCounted(sources: SourceStore, object: SourceObject, stats?: RecordStats): Promise<string> {
+export async function obtainCounted(sources: SourceStore, object: SourceObject, stats?: RecordStats): Promise<string> {
   const { path, downloaded } = await sources.obtain(object);
   if (stats !== undefined && downloaded) stats.sourceBytesRead += object.bytes;
   return path;
@@ -186,14 +204,4 @@ function isRecordOf(value: unknown, identifier: string): value is SourceRecord {
     typeof probe?.width === 'number' &&
     typeof probe.height === 'number'
   );
-}
-
-/** A source whose Content-Type or key says TIFF, before any byte of it is read. */
-function namedTiff(object: SourceObject): boolean {
-  return object.contentType === 'image/tiff' || /\.tiff?$/i.test(object.key);
-}
-
-function isTiff(head: Buffer): boolean {
-  const magic = head.subarray(0, 4).toString('latin1');
-  return magic === 'II*\u0000' || magic === 'MM\u0000*' || magic === 'II+\u0000' || magic === 'MM\u0000+';
 }

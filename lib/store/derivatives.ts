@@ -11,16 +11,10 @@
  *   while (browsers and CDNs can cache the redirect), and says how long that URL stays valid.
  */
 import { createHash } from 'node:crypto';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { UnavailableError, expected } from '../errors.js';
+import { listObjects, listPage, type ListingOptions } from './listing.js';
 import { consoleStoreLogger, type StoreLogger } from './logger.js';
 import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
 import { collect, readableOf } from './sources.js';
@@ -253,20 +247,8 @@ export class DerivativeStore {
    * Every object under a prefix, page by page.
    * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
    */
-  async *list(prefix: string): AsyncIterable<ListedObject> {
-    let token: string | undefined;
-    do {
-      const page = await this.#listPage(prefix, token);
-      for (const object of page.Contents ?? []) {
-        if (object.Key === undefined) continue;
-        yield {
-          key: object.Key,
-          bytes: object.Size ?? 0,
-          ...(object.LastModified === undefined ? {} : { lastModified: object.LastModified }),
-        };
-      }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+  list(prefix: string): AsyncIterable<ListedObject> {
+    return listObjects(this.#s3, this.#listing(prefix));
   }
 
   /**
@@ -280,7 +262,7 @@ export class DerivativeStore {
     let deleted = 0;
     let previous = '';
     for (;;) {
-      const page = await this.#listPage(prefix, undefined);
+      const page = await listPage(this.#s3, this.#listing(prefix));
       const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
       if (keys.length === 0) return deleted;
       const signature = keys.join('\n');
@@ -293,19 +275,8 @@ export class DerivativeStore {
     }
   }
 
-  async #listPage(prefix: string, token: string | undefined) {
-    try {
-      return await this.#s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.#bucket,
-          Prefix: prefix,
-          MaxKeys: this.#pageSize,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      );
-    } catch (error) {
-      return this.#raise(error, 'ListObjectsV2', prefix);
-    }
+  #listing(prefix: string): ListingOptions {
+    return { bucket: this.#bucket, prefix, pageSize: this.#pageSize, raise: (error) => this.#raise(error, 'ListObjectsV2', prefix) };
   }
 
   async #deleteKeys(keys: readonly string[]): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * lib/store: S3 source access (ranged reads, the /tmp cache), the derivative store and
+ * lib/store: S3 source access (ranged reads, the /tmp cache, listings), the derivative store and
  * presigning, and the one mapping of SDK errors to Recto errors.
  */
 export { createS3Client, type RetryMode, type S3ClientOptions, type S3Credentials } from './s3-client.js';
@@ -14,7 +14,7 @@ export {
   type S3Operation,
 } from './s3-errors.js';
 export { SourceStore, type SourceObject, type SourceStoreOptions } from './sources.js';
-export { identifierFromKey, keyPrefix } from './source-keys.js';
+export { decodeEventKey, identifierFromKey, keyPrefix } from './key-template.js';
 export { type ObtainedFile, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
-export { DerivativeStore, type DerivativeStoreOptions, type PresignedUrl, type PutOptions } from './derivatives.js';
+export { DerivativeStore, type DerivativeStoreOptions, type ListedObject, type PresignedUrl, type PutOptions } from './derivatives.js';
 export { type StoreLogAttributes, type StoreLogger } from './logger.js';

@@ -1,7 +1,8 @@
 /**
  * Read access to the source bucket: where an identifier's master lives (SOURCE_KEY_TEMPLATE), its
- * size and ETag (HEAD), its first bytes for probing (ranged GET), and the whole object as a local
- * file for rendering (GET into the /tmp cache of source-cache.ts).
+ * size and ETag (HEAD), its first bytes for probing (ranged GET), the whole object as a local
+ * file for rendering (GET into the /tmp cache of source-cache.ts), and the identifiers the
+ * bucket holds (a listing).
  *
  * Every read of content is pinned to the ETag the caller knows (If-Match), and the ETag of the
  * answer is checked as well (s3rver ignores If-Match): a source replaced while Recto reads it is a
@@ -15,7 +16,8 @@ import { IiifRequestError, NotFoundError, SourceError, UnavailableError, expecte
 import type { StoreLogger } from './logger.js';
 import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
 import { SourceCache, type ObtainedFile, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
-import { ID_PLACEHOLDER, identifierFromKey } from './source-keys.js';
+import { ID_PLACEHOLDER, identifierFromKey, keyPrefix } from './key-template.js';
+import { listObjects } from './listing.js';
 
 /** One version of a source object, as HEAD describes it. */
 export interface SourceObject {
@@ -157,11 +159,22 @@ export class SourceStore {
   }
 
   /**
-   * The path of `obtain`, for callers that do not need to know whether it downloaded.
-   * @throws as `obtain`.
+   * Every identifier with a source in the bucket, in key order, a listing page (1000 keys) at a
+   * time: keys the template does not make, and "folder" markers, are passed over.
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
    */
-  async fetch(source: SourceObject): Promise<string> {
-    return (await this.obtain(source)).path;
+  async *listIdentifiers(pageSize = 1000): AsyncGenerator<string> {
+    const listing = {
+      bucket: this.#bucket,
+      prefix: keyPrefix(this.#template),
+      pageSize,
+      raise: (error: unknown) => raiseS3Error(error, { operation: 'ListObjectsV2', bucket: this.#bucket, subject: 'the source bucket listing', ...(this.#logger === undefined ? {} : { logger: this.#logger }) }),
+    };
+    for await (const object of listObjects(this.#s3, listing)) {
+      if (object.key.endsWith('/')) continue;
+      const identifier = identifierFromKey(this.#template, object.key);
+      if (identifier !== undefined) yield identifier;
+    }
   }
 
   async #download(source: SourceObject, part: string): Promise<void> {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../infra/cli/recto.js';
 import { parseImageRequest } from '../../lib/iiif/index.js';
-import { loadPresets } from '../../lib/prewarm/presets.js';
+import { loadPresets } from '../../lib/service/presets.js';
 import { capture, recto } from './support.js';
 
 async function url(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; out: string; err: string }> {

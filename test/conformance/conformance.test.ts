@@ -1,5 +1,5 @@
 /**
- * The Done-when of issue 4: an independent IIIF conformance run at level 2, optional features
+ * An independent IIIF conformance run at level 2, optional features
  * included, for 2.1 and 3.0, against the local stack with IIIF_AUTH=off over real HTTP. The
  * suite is the one `npm run conformance` runs (infra/cli/conformance/); each validator test is
  * asserted on its own so a failure names the test and shows its failed checks.
@@ -10,7 +10,7 @@ import { ESCAPED_VALIDATION_ID, VALIDATION_ID, startConformanceStack, type Confo
 import { runSuite, type SuiteResult, type TestOutcome } from '../../infra/cli/conformance/suite.js';
 import { CONFORMANCE_TESTS } from '../../infra/cli/conformance/tests.js';
 
-/** The validator tests issue 4 names, by version: every one must run (none skipped) and pass. */
+/** The official validator's tests, by version: every one must run (none skipped) and pass. */
 const REQUIRED: Readonly<Record<ApiVersion, readonly string[]>> = (() => {
   const common = [
     'info_json', 'jsonld', 'baseurl_redirect', 'cors', 'id_basic', 'id_escaped', 'id_error_escapedslash', 'id_error_unescaped',
@@ -60,7 +60,7 @@ describe.each(API_VERSIONS)('IIIF Image API %s at level 2 on the local stack', (
     expect(features?.extraQualities).toEqual(expect.arrayContaining(['color', 'gray', 'bitonal']));
   });
 
-  it('runs every validator test issue 4 names, skipping none', () => {
+  it('runs every test of the official validator, skipping none', () => {
     const ran = (results.get(version)?.outcomes ?? []).filter((outcome) => outcome.outcome !== 'skip').map((outcome) => outcome.test.id);
     expect(ran).toEqual(expect.arrayContaining([...REQUIRED[version]]));
     expect(ran).toHaveLength(ids.length);

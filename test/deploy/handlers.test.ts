@@ -105,6 +105,12 @@ describe('the functions in template.yaml', () => {
     expect(fn.exports).toContain(exported);
   });
 
+  it('carries sharp only in the functions that render: the purge bundle has none', () => {
+    // Assess
+    expect(Object.fromEntries(Object.keys(FUNCTIONS).map((name) => [name, built(name).usesSharp]))).toEqual({ iiif: true, prewarm: true, purge: false });
+    expect(built('purge').nodeModulesBytes).toBe(0);
+  });
+
   it.each(Object.keys(FUNCTIONS))('%s loads in a fresh Node process and exports handler as a function', async (name) => {
     expect(await exportsOf(built(name).bundle)).toMatchObject({ handler: 'function' });
   });

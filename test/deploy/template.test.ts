@@ -1,7 +1,7 @@
 /**
  * template.yaml checked by construction, without AWS: it parses with the short-form tags,
  * every reference resolves, every parameter is documented, IAM names only our buckets and
- * queue, the buckets are private and TLS-only, and the wiring matches DESIGN.md §3.
+ * queue, the buckets are private and TLS-only, and every function variable is wired.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -280,7 +280,7 @@ describe('template.yaml environment', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('sets every variable of DESIGN.md §3 from a parameter or a resource', () => {
+  it('sets every variable the function reads from a parameter or a resource', () => {
     const env = environment();
     expect(env).toMatchObject({
       SOURCE_KEY_TEMPLATE: { Ref: 'SourceKeyTemplate' },

@@ -1,5 +1,5 @@
 /**
- * Auth attacks over real HTTP (issue 7, item 3). lib/auth's own tests (test/unit/auth/
+ * Auth attacks over real HTTP. lib/auth's own tests (test/unit/auth/
  * attacks.test.ts) prove each refusal with an injected clock; here the same attacks go through
  * the whole stack, so what is proved is what a client meets: a 401 with a challenge, no storage
  * call, no render, no write, and for a key URL in the token header, no request to it. Then a

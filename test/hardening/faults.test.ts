@@ -1,5 +1,5 @@
 /**
- * Storage faults under load (issue 7, item 5), beyond test/integration/faults.test.ts (one fault
+ * Storage faults under load, beyond test/integration/faults.test.ts (one fault
  * per request) and test/store/faults.test.ts (the client alone):
  *
  * - a burst of throttling that hits 40 concurrent requests at once: each answers what it got
@@ -21,8 +21,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION } from '../../infra/local/stack.js';
 import type { Config } from '../../lib/config.js';
 import { createHttpApp } from '../../lib/http/app.js';
-import { createGatewayHandler, type GatewayHandler } from '../../lib/http/lambda.js';
-import { createServices } from '../../lib/service/services.js';
+import { createGatewayHandler, type GatewayHandler } from '../../lib/entry/iiif.js';
+import { createServices } from '../../lib/entry/wiring.js';
 import { createS3Client } from '../../lib/store/index.js';
 import { gridImage } from '../support/fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../support/s3.js';

@@ -15,13 +15,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import sharp from 'sharp';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createHttpApp } from '../../lib/http/app.js';
-import { createGatewayHandler, type GatewayHandler } from '../../lib/http/lambda.js';
-import { createPresetsRoute } from '../../lib/http/presets-route.js';
-import { loadPresets } from '../../lib/prewarm/presets.js';
-import type { RenderEngine } from '../../lib/service/image-service.js';
-import { createServices, type ServiceOverrides, type Services } from '../../lib/service/services.js';
+import { createGatewayHandler, type GatewayHandler } from '../../lib/entry/iiif.js';
+import type { RenderEngine } from '../../lib/service/produce.js';
+import { createServices, type ServiceOverrides, type Services } from '../../lib/entry/wiring.js';
 import { RECORD_SCHEMA, type SourceRecord } from '../../lib/service/source-records.js';
-import { estimateRenderSeconds, render } from '../../lib/render/index.js';
+import { estimateRenderSeconds, render, renderBatch } from '../../lib/render/index.js';
 import { CapturingLogger } from '../support/stack.js';
 import type { S3Call } from './support.js';
 
@@ -102,11 +100,12 @@ export async function startMockedGateway(options: MockedGatewayOptions): Promise
       renders += 1;
       return render(input, plan, source, renderOptions);
     },
+    renderBatch,
     estimateRenderSeconds,
   };
   const logger = new CapturingLogger();
   const services = createServices(config, { s3: client, logger, engine, deferral: 'never', ...options.overrides });
-  const handler = createGatewayHandler(() => createHttpApp(services, { presets: createPresetsRoute(services, loadPresets(config)) }));
+  const handler = createGatewayHandler(() => createHttpApp(services));
   let seen = 0;
   const calls = (): S3Call[] =>
     s3.calls().slice(seen).map((call) => {

@@ -1,5 +1,5 @@
 /**
- * The thundering herd across Lambda containers (issue 7, item 6). In one process, identical cold
+ * The thundering herd across Lambda containers. In one process, identical cold
  * requests share one render (single flight: load.test.ts shows 50 requests, 1 render). Lambda,
  * though, gives each container one request at a time, so a herd reaches as many containers as
  * are free: each renders the derivative once, and the conditional PUT (If-None-Match: *) stores
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/stack.js';
 import { createHttpApp, type HttpApp } from '../../lib/http/app.js';
-import { createServices } from '../../lib/service/services.js';
+import { createServices } from '../../lib/entry/wiring.js';
 import { createS3Client } from '../../lib/store/index.js';
 import { CapturingLogger, decode, GRID_ID, renderSpy, startTestStack, type RenderSpy, type TestStack } from '../support/stack.js';
 

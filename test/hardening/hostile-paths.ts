@@ -1,5 +1,5 @@
 /**
- * The hostile-paths corpus (issue 7, item 1): request paths as they arrive on the wire, each
+ * The hostile-paths corpus: request paths as they arrive on the wire, each
  * with the answer it must get. Two parts:
  *
  * - generated (test/fixtures/hostile-paths.json): every grammar part broken alone, pairs and

@@ -1,5 +1,5 @@
 /**
- * Peak memory under abuse (issue 7, item 2): the most memory-hungry requests the default limits
+ * Peak memory under abuse: the most memory-hungry requests the default limits
  * allow, sent to a local stack running in a child process (memory-child.ts), whose peak resident
  * set must stay under the IIIF function's Lambda memory setting (template.yaml IiifMemorySize,
  * 2048 MB by default). The child's figure includes the embedded S3 and the test client, so it

@@ -1,5 +1,5 @@
 /**
- * Abuse of rendering over real HTTP (issue 7, item 2): huge and tiny sizes, `^max`, the limits at
+ * Abuse of rendering over real HTTP: huge and tiny sizes, `^max`, the limits at
  * their exact edges, arbitrary rotations of the largest canvas the limits allow, decompression
  * bombs (a header that lies, and a real 256-megapixel PNG of zeros), and sources that are no
  * image, empty, or cut short. Each answers a clean 4xx or 5xx with a message that says what was

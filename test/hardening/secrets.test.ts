@@ -1,5 +1,5 @@
 /**
- * Secrets and headers (issue 7, item 7), beyond the request log (test/integration/
+ * Secrets and headers, beyond the request log (test/integration/
  * request-log.test.ts): the error logs (the 'Unhandled error' path, which logs a whole SDK
  * error, and lib/store's own log of storage faults) hold no token, no request signature, no
  * presigned query string and no secret key; the 500 a client gets says nothing of the fault; and
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_REGION } from '../../infra/local/stack.js';
 import { createHttpApp, type HttpApp } from '../../lib/http/app.js';
-import { createServices } from '../../lib/service/services.js';
+import { createServices } from '../../lib/entry/wiring.js';
 import { createS3Client } from '../../lib/store/index.js';
 import { startFaultProxy, type FaultProxy } from '../support/s3.js';
 import { CapturingLogger, GRID_ID, startTestStack, type TestStack } from '../support/stack.js';

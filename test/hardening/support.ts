@@ -1,5 +1,5 @@
 /**
- * Shared checks for the hardening tests (issue 7): what storage saw (every S3 command's bucket
+ * Shared checks for the hardening tests: what storage saw (every S3 command's bucket
  * and key against the configured prefixes, and whether anything was written), what an error
  * answer must look like, what every stored derivative must be, and a bounded worker pool.
  */

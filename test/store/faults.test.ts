@@ -33,6 +33,11 @@ import type { StoreLogAttributes, StoreLogger } from '../../lib/store/logger.js'
 import { SourceStore, type SourceObject } from '../../lib/store/sources.js';
 import { startFaultProxy, startTestS3, type FaultProxy, type TestS3 } from '../support/s3.js';
 
+/** The local path of a source's whole file (SourceStore.obtain without the download flag). */
+async function pathOf(store: Pick<SourceStore, 'obtain'>, object: SourceObject): Promise<string> {
+  return (await store.obtain(object)).path;
+}
+
 function recordingLogger(): StoreLogger & { readonly entries: { level: string; message: string; attributes: StoreLogAttributes }[] } {
   const entries: { level: string; message: string; attributes: StoreLogAttributes }[] = [];
   return {
@@ -103,7 +108,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
   it.each([
     ['HEAD of a source', () => sources.head('abc'), HeadObjectCommand, s3Error('Unknown', 403)],
     ['a ranged GET of a source', () => sources.readRange('abc', 0, 9), GetObjectCommand, new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } })],
-    ['the GET of a whole source', () => sources.fetch(SOURCE), GetObjectCommand, new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } })],
+    ['the GET of a whole source', () => pathOf(sources, SOURCE), GetObjectCommand, new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } })],
     ['HEAD of a derivative', () => derivatives.exists('iiif/x.jpg'), HeadObjectCommand, s3Error('Unknown', 403)],
     ['the PUT of a derivative', () => derivatives.put('iiif/x.jpg', Buffer.from('x'), { contentType: 'image/jpeg', sourceEtag: '"e1"' }), PutObjectCommand, new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } })],
     ['the GET of a source record', () => derivatives.getJson('iiif/abc/record.json'), GetObjectCommand, new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } })],
@@ -201,7 +206,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const source = await sources.head('abc');
 
     // Act
-    const error = await failure(sources.fetch(source));
+    const error = await failure(pathOf(sources, source));
 
     // Assess
     expect(error).toMatchObject({ code: 'SOURCE_NOT_FOUND', status: 404, message: 'Expected an existing source for the identifier but received "abc"' });
@@ -213,7 +218,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     mock.on(GetObjectCommand).rejects(s3Error('PreconditionFailed', 412));
 
     // Act
-    const fetched = await failure(sources.fetch(SOURCE));
+    const fetched = await failure(pathOf(sources, SOURCE));
     const ranged = await failure(sources.readRange('abc', 0, 9, '"e1"'));
 
     // Assess
@@ -228,7 +233,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     mock.on(GetObjectCommand).resolves({ ETag: '"e2"', ContentLength: 10, Body: body(Readable.from([Buffer.alloc(10)])) });
 
     // Act
-    const error = await failure(sources.fetch(SOURCE));
+    const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
     expect(error).toMatchObject({ code: 'SOURCE_CHANGED', status: 503 });
@@ -243,7 +248,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     mock.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentLength: 10, Body: body(broken) });
 
     // Act
-    const error = await failure(sources.fetch(SOURCE));
+    const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
     expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
@@ -259,7 +264,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     mock.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentLength: 10, Body: body(damaged) });
 
     // Act
-    const error = await failure(sources.fetch(SOURCE));
+    const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
     expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
@@ -272,7 +277,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     mock.on(GetObjectCommand).resolves({ ETag: '"e1"', Body: body(Readable.from([Buffer.alloc(6)])) });
 
     // Act
-    const error = await failure(sources.fetch(SOURCE));
+    const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
     expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
@@ -426,7 +431,7 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
 
     // Act
     const source = await sources.head('abc');
-    const path = await sources.fetch(source);
+    const path = await pathOf(sources, source);
 
     // Assess
     expect(await readFile(path)).toEqual(sourceBody);
@@ -438,9 +443,9 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
     proxy.inject({ method: 'GET', times: 1, action: { truncateAfterBytes: 20_000 } });
 
     // Act
-    const error = await failure(sources.fetch(source));
+    const error = await failure(pathOf(sources, source));
     const leftBehind = await readdir(cacheDir);
-    const path = await sources.fetch(source);
+    const path = await pathOf(sources, source);
 
     // Assess
     expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
@@ -454,7 +459,7 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
     proxy.inject({ method: 'GET', times: 1, action: { status: 403, code: 'AccessDenied' } });
 
     // Act
-    const error = await failure(sources.fetch(source));
+    const error = await failure(pathOf(sources, source));
 
     // Assess
     expect(error).toMatchObject({ code: 'STORAGE_MISCONFIGURED', status: 500, headers: {} });

@@ -10,6 +10,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SourceStore, type SourceObject } from '../../lib/store/sources.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 
+/** The local path of a source's whole file (SourceStore.obtain without the download flag). */
+async function pathOf(store: Pick<SourceStore, 'obtain'>, object: SourceObject): Promise<string> {
+  return (await store.obtain(object)).path;
+}
+
 const md5 = (body: Buffer | string) => `"${createHash('md5').update(body).digest('hex')}"`;
 /** Deterministic bytes: byte i is i mod 251. */
 const bytes = (length: number, seed = 0) => Buffer.from(Array.from({ length }, (_, i) => (i + seed) % 251));
@@ -191,8 +196,8 @@ describe('SourceStore.fetch', () => {
     const before = s3.count('GET', `/${s3.sourceBucket}/masters/once.bin`);
 
     // Act
-    const first = await sources.fetch(source);
-    const second = await sources.fetch(source);
+    const first = await pathOf(sources, source);
+    const second = await pathOf(sources, source);
 
     // Assess
     expect(second).toBe(first);
@@ -208,7 +213,7 @@ describe('SourceStore.fetch', () => {
     const source = await putSource('pinned', bytes(10));
 
     // Act
-    await store().fetch(source);
+    await pathOf(store(), source);
 
     // Assess
     const get = s3.requests.filter((r) => r.method === 'GET' && r.path === `/${s3.sourceBucket}/masters/pinned.bin`).at(-1);
@@ -222,7 +227,7 @@ describe('SourceStore.fetch', () => {
     const sources = store();
 
     // Act
-    const paths = await Promise.all(Array.from({ length: 8 }, () => sources.fetch(source)));
+    const paths = await Promise.all(Array.from({ length: 8 }, () => pathOf(sources, source)));
 
     // Assess
     expect(new Set(paths).size).toBe(1);
@@ -250,12 +255,12 @@ describe('SourceStore.fetch', () => {
     // Prepare: three 1000-byte sources, room for two.
     const [a, b, c] = await Promise.all(['lru-a', 'lru-b', 'lru-c'].map((id, i) => putSource(id, bytes(1000, i))));
     const sources = store({ maxBytes: 2500 });
-    const pathA = await sources.fetch(a!);
-    const pathB = await sources.fetch(b!);
-    await sources.fetch(a!); // A is now more recent than B
+    const pathA = await pathOf(sources, a!);
+    const pathB = await pathOf(sources, b!);
+    await pathOf(sources, a!); // A is now more recent than B
 
     // Act
-    const pathC = await sources.fetch(c!);
+    const pathC = await pathOf(sources, c!);
 
     // Assess
     await expect(stat(pathB)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -269,11 +274,11 @@ describe('SourceStore.fetch', () => {
     // Prepare
     const [a, b] = await Promise.all(['again-a', 'again-b'].map((id, i) => putSource(id, bytes(1500, i))));
     const sources = store({ maxBytes: 2000 });
-    await sources.fetch(a!);
-    await sources.fetch(b!); // evicts A
+    await pathOf(sources, a!);
+    await pathOf(sources, b!); // evicts A
 
     // Act
-    const path = await sources.fetch(a!);
+    const path = await pathOf(sources, a!);
 
     // Assess
     expect(await readFile(path)).toEqual(bytes(1500, 0));
@@ -289,17 +294,17 @@ describe('SourceStore.fetch', () => {
       keyTemplate: 'masters/{id}.bin',
       cache: { dir: cacheDir, maxBytes: 2000, minResidencyMs: 60_000, now: () => now },
     });
-    const pathA = await sources.fetch(a!);
+    const pathA = await pathOf(sources, a!);
 
     // Act
     now += 59_000;
-    await sources.fetch(b!);
+    await pathOf(sources, b!);
     const kept = await readFile(pathA);
     now += 2_000;
-    await sources.fetch(b!); // a hit: nothing to make room for
+    await pathOf(sources, b!); // a hit: nothing to make room for
     const stillKept = sources.cacheStats.bytes;
     const c = await putSource('young-c', bytes(10, 5));
-    await sources.fetch(c);
+    await pathOf(sources, c);
 
     // Assess
     expect(kept).toEqual(bytes(1500, 0));
@@ -314,9 +319,9 @@ describe('SourceStore.fetch', () => {
     const sources = store({ maxBytes: 0 });
 
     // Act
-    const pathA = await sources.fetch(a!);
+    const pathA = await pathOf(sources, a!);
     const contentA = await readFile(pathA);
-    const pathB = await sources.fetch(b!);
+    const pathB = await pathOf(sources, b!);
 
     // Assess
     expect(contentA).toEqual(bytes(700, 0));
@@ -331,7 +336,7 @@ describe('SourceStore.fetch', () => {
     const sources = store({ maxBytes: 10_000 });
 
     // Act
-    const path = await sources.fetch(source);
+    const path = await pathOf(sources, source);
 
     // Assess
     expect((await stat(path)).size).toBe(50_000);
@@ -341,12 +346,12 @@ describe('SourceStore.fetch', () => {
   it('adopts the files an earlier process left in the cache directory', async () => {
     // Prepare
     const source = await putSource('adopted', bytes(4096));
-    const first = await store().fetch(source);
+    const first = await pathOf(store(), source);
     const before = s3.count('GET', `/${s3.sourceBucket}/masters/adopted.bin`);
 
     // Act
     const restarted = store();
-    const again = await restarted.fetch(source);
+    const again = await pathOf(restarted, source);
 
     // Assess
     expect(again).toBe(first);
@@ -361,8 +366,8 @@ describe('SourceStore.fetch', () => {
     const sources = store();
 
     // Act
-    const error = await sources.fetch(source).catch((caught: unknown) => caught);
-    const fresh = await sources.fetch(await sources.head('replaced'));
+    const error = await pathOf(sources, source).catch((caught: unknown) => caught);
+    const fresh = await pathOf(sources, await sources.head('replaced'));
 
     // Assess
     expect(error).toMatchObject({ name: 'UnavailableError', code: 'SOURCE_CHANGED', status: 503, headers: { 'retry-after': '1' } });
@@ -377,7 +382,7 @@ describe('SourceStore.fetch', () => {
     await s3.deleteObject(s3.sourceBucket, 'masters/deleted.bin');
 
     // Act
-    const error = await store().fetch(source).catch((caught: unknown) => caught);
+    const error = await pathOf(store(), source).catch((caught: unknown) => caught);
 
     // Assess
     expect(error).toMatchObject({
@@ -392,11 +397,11 @@ describe('SourceStore.fetch', () => {
     // Prepare
     const v1 = await putSource('versions', bytes(100, 1));
     const sources = store();
-    const path1 = await sources.fetch(v1);
+    const path1 = await pathOf(sources, v1);
     const v2 = await putSource('versions', bytes(100, 2));
 
     // Act
-    const path2 = await sources.fetch(v2);
+    const path2 = await pathOf(sources, v2);
 
     // Assess
     expect(path2).not.toBe(path1);

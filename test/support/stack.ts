@@ -24,18 +24,21 @@ import type { MiddlewareStack } from '@smithy/types';
 import sharp from 'sharp';
 import { clearKeyCaches } from '../../lib/auth/keys.js';
 import type { Plan } from '../../lib/iiif/index.js';
-import { estimateRenderSeconds, render, type RenderOptions, type RenderResult, type SourceProbe } from '../../lib/render/index.js';
-import type { RenderEngine } from '../../lib/service/image-service.js';
-import type { ServiceOverrides } from '../../lib/service/services.js';
+import { estimateRenderSeconds, render, renderBatch, type RenderOptions, type RenderResult, type SourceProbe } from '../../lib/render/index.js';
+import type { RenderEngine } from '../../lib/service/produce.js';
+import type { ServiceOverrides } from '../../lib/entry/wiring.js';
 import { createS3Client } from '../../lib/store/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { gridImage, type Grid, type Rgb } from './fixtures.js';
 
 // ---- the render spy ---------------------------------------------------------------------
 
-/** lib/render, counting what it renders. */
+/** lib/render, counting what it renders one by one. */
 export interface RenderSpy extends RenderEngine {
-  /** Every Plan rendered so far, oldest first (failed renders included). */
+  /**
+   * Every Plan rendered through render() so far, oldest first (failed renders included): a
+   * request's miss, and a batch's singles; not the Plans a batch cut from a shared decode.
+   */
   readonly plans: readonly Plan[];
   readonly count: number;
 }
@@ -51,6 +54,7 @@ export function renderSpy(): RenderSpy {
       plans.push(plan);
       return render(input, plan, source, options);
     },
+    renderBatch,
     estimateRenderSeconds,
   };
 }

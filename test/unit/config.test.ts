@@ -1,5 +1,5 @@
 /**
- * lib/config.ts: the environment of DESIGN.md §3, read once into a frozen, typed object; every
+ * lib/config.ts: the function's environment, read once into a frozen, typed object; every
  * bad value fails with a ConfigError that names the variable.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -226,7 +226,7 @@ export interface CompareOptions {
 
 /**
  * Compare an image with the view of the grid it must show. Background (outside the rotated
- * region) must be transparent where the image has alpha, else white (IIIF.md).
+ * region) must be transparent where the image has alpha, else white.
  */
 export function compareWithView(image: DecodedImage, view: View, options: CompareOptions = {}): Comparison {
   const margin = options.margin ?? 3;

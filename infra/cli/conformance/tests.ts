@@ -105,7 +105,7 @@ async function checkStatus(
 }
 
 /**
- * A 400 for a bad value of one part: the validator's check, then (extra, IIIF.md) CORS on the
+ * A 400 for a bad value of one part: the validator's check, then (extra) CORS on the
  * error and a message that names the part.
  */
 async function checkBadPart(context: TestContext, record: Recorder, url: string, part: string, value: string): Promise<void> {
@@ -232,7 +232,7 @@ const jsonld: ConformanceTest = {
     if (!record.check(asked.status === 200, 'Accept: application/ld+json: status', 'HTTP Status 200', `HTTP Status ${asked.status}`, url)) return;
     const contentType = asked.headers['content-type'] ?? '';
     record.check(contentType.startsWith('application/ld+json'), 'Accept: application/ld+json: Content-Type', 'Content-Type to start with application/ld+json', `Content-Type: ${contentType}`, url);
-    // Extra (IIIF.md, 3.0 §7.1, 2.1 §5): the media type when nothing in particular is asked for.
+    // Extra (3.0 §7.1, 2.1 §5): the media type when nothing in particular is asked for.
     const plain = await context.client.follow(url);
     const plainType = (plain.headers['content-type'] ?? '').replace(/\s+/g, '');
     const want = context.version === '3' ? V3_INFO_MEDIA_TYPE : 'application/json';
@@ -279,7 +279,7 @@ const cors: ConformanceTest = {
           record.check(accepted(first), `${kind} ${method}: Access-Control-Allow-Origin on the IIIF redirect itself`, `${origin} or *`, first ?? '<none>', url, true);
         }
         if (kind === 'info' && method === 'GET') {
-          record.check(last === '*', 'info GET: Access-Control-Allow-Origin is exactly * (IIIF.md)', '*', last ?? '<none>', url, true);
+          record.check(last === '*', 'info GET: Access-Control-Allow-Origin is exactly *', '*', last ?? '<none>', url, true);
         }
       }
     }
@@ -540,7 +540,7 @@ const sizeUp: ConformanceTest = {
     const url = context.imageUrl(imageRequest({ size: `,${s}` }));
     const plain = await context.client.follow(url);
     record.check(plain.status !== 200, `size ,${s} without ^: refused`, 'Non-200 status code', String(plain.status), url);
-    record.check(plain.status === 400, `size ,${s} without ^: 400 (IIIF.md)`, '400', String(plain.status), url, true);
+    record.check(plain.status === 400, `size ,${s} without ^: 400 (3.0 §4.2)`, '400', String(plain.status), url, true);
     const max = upscaledMax(context.features.limits);
     // DEVIATION: the validator expects ^max to give 1000x1000. 3.0 §4.2 scales ^max to the
     // advertised maxWidth/maxHeight/maxArea, so with limits we expect their size.
@@ -573,7 +573,7 @@ const sizeNoUp: ConformanceTest = {
       const url = context.imageUrl(imageRequest({ size }));
       const answer = await context.client.follow(url);
       record.check(answer.status !== 200, `size ${size} without ^: refused`, 'Non-200 status code', String(answer.status), url);
-      record.check(answer.status === 400, `size ${size} without ^: 400 (IIIF.md)`, '400', String(answer.status), url, true);
+      record.check(answer.status === 400, `size ${size} without ^: 400 (3.0 §4.2)`, '400', String(answer.status), url, true);
     }
     // DEVIATION: the validator also expects `!2000,3000` to fail. 3.0 §4.2 defines `!w,h` as
     // "as large as possible but not larger than the extracted region, w or h": a best fit
@@ -593,7 +593,7 @@ const sizeNoFull: ConformanceTest = {
     const url = context.imageUrl(imageRequest({ size: 'full' }));
     const answer = await context.client.follow(url);
     record.check(answer.status !== 200, "size 'full' in 3.0: refused", 'Non-200 status code', String(answer.status), url);
-    record.check(answer.status === 400, "size 'full' in 3.0: 400 (IIIF.md)", '400', String(answer.status), url, true);
+    record.check(answer.status === 400, "size 'full' in 3.0: 400 (3.0 §4.2)", '400', String(answer.status), url, true);
   },
 };
 
@@ -670,7 +670,7 @@ const rotFullNon90: ConformanceTest = {
     // we compare every pixel clear of an edge, background included, and the canvas size.
     const rotation = arbitraryAngle(context.random());
     await checkView(context, record, imageRequest({ rotation: String(rotation) }), fullView(GRID_SIZE, GRID_SIZE, { rotation }), `rotation ${rotation}`, { sizeSlack: 1 });
-    // Extra: background where the format has alpha is transparent (IIIF.md).
+    // Extra: background where the format has alpha is transparent.
     await checkView(context, record, imageRequest({ rotation: String(rotation), format: 'png' }), fullView(GRID_SIZE, GRID_SIZE, { rotation }), `rotation ${rotation} as png (transparent corners)`, { sizeSlack: 1, extraContent: true });
   },
 };

@@ -3,7 +3,7 @@
  * `/viewer/`, and the loopback token endpoint. Everything else goes on to the gateway adapter.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Services } from '../../../lib/service/services.js';
+import type { Services } from '../../../lib/entry/wiring.js';
 import { renderHomePage } from '../home-page.js';
 import { VIEWER_ASSET_PATHS, viewerImage, viewerScript, viewerStyle, type Asset } from './assets.js';
 import { LOCAL_TOKEN_PATH, LOCAL_TOKEN_TTL_SECONDS, serveLocalToken } from './token-endpoint.js';

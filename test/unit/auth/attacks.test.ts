@@ -1,5 +1,5 @@
 /**
- * Attacks on the auth beyond the basic list (issue 7, item 3), and the key server failing.
+ * Attacks on the auth beyond the basic list, and the key server failing.
  * Every case runs against real keys, real signatures and a real JWKS over HTTP.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

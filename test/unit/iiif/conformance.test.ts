@@ -1,7 +1,8 @@
 /**
  * One conformance table for both API versions (Hono's router suite shape): every example in the
  * region, size, rotation, quality and format sections of the 2.1 and 3.0 specs, and every
- * canonical-form rule in ../shared/IIIF.md, each a row with what 2.1 and what 3.0 must answer.
+ * canonical-form rule of the IIIF Image API that Recto is held to, each a row with what 2.1 and
+ * what 3.0 must answer.
  *
  * The examples are drawn on a 300 x 200 image (3.0 §4.1 ex. 5: `125,15,200,200` "returns
  * 175,185 px"), so that is the source unless a row says otherwise.

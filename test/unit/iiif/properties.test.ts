@@ -1,6 +1,6 @@
 /**
  * Properties of parse → resolve → canonical → storage key, for random sources (1 to 20000 px a
- * side), random limits and random requests in every form of both versions (DESIGN.md §4):
+ * side), random limits and random requests in every form of both versions:
  * the canonical path of a Plan resolves back to that Plan in both versions, equivalent spellings
  * share one key, no request yields an empty or over-limit image, and keys stay well-formed.
  */

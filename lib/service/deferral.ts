@@ -2,10 +2,9 @@
  * Where a render too long for a request goes: the pre-warm queue (Lambda), or the background of
  * this long-lived process (the local stack, where nothing freezes the process after a response).
  */
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { UnavailableError } from '../errors.js';
-import type { PrewarmMessage } from '../prewarm/message.js';
-import type { DeferredRender, Deferrer } from './image-service.js';
+import type { QueueSender } from '../queue/index.js';
+import type { DeferredRender, Deferrer } from './images.js';
 
 /** How long a client waits after the queue failed: SQS outages are short, renders are long. */
 export const QUEUE_RETRY_AFTER_SECONDS = 5;
@@ -17,10 +16,7 @@ function describe(error: unknown): string {
 }
 
 export class QueueDeferrer implements Deferrer {
-  constructor(
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
+  constructor(private readonly queue: Pick<QueueSender, 'send'>) {}
 
   /**
    * Send the job as a pre-warm message.
@@ -28,9 +24,8 @@ export class QueueDeferrer implements Deferrer {
    *   reached: the client retries, rather than getting a 500 for a fault of the queue.
    */
   async defer(job: DeferredRender): Promise<void> {
-    const message: PrewarmMessage = { identifier: job.identifier, paths: [job.path] };
     try {
-      await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }));
+      await this.queue.send({ identifier: job.identifier, paths: [job.path] });
     } catch (error) {
       throw new UnavailableError(
         'RENDER_QUEUE_UNAVAILABLE',

@@ -20,7 +20,7 @@
  *   (3.0) per `sizes` entry, counted under `openseadragon`.
  */
 import { expected } from '../errors.js';
-import type { ApiVersion, Size } from '../iiif/index.js';
+import type { ApiVersion, Size } from './types.js';
 
 export const VIEWERS = ['openseadragon', 'openseadragon-legacy', 'leaflet-iiif', 'mirador'] as const;
 export type Viewer = (typeof VIEWERS)[number];

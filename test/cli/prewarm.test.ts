@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, USAGE } from '../../infra/cli/prewarm.js';
 import { gridImage } from '../support/fixtures.js';
 import { GRID_ID, startTestStack, type TestStack } from '../support/stack.js';
-import { Capture, cliEnvironment } from './support.js';
+import { Capture, cliEnvironment } from '../support/prewarm-cli.js';
 
 interface Run {
   readonly code: number;

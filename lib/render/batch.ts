@@ -18,18 +18,12 @@
 import sharp from 'sharp';
 import type { EncodeConfig } from '../config.js';
 import { MEDIA_TYPES, type Plan, type Rect, type Size } from '../iiif/index.js';
-import {
-  applyEncoder,
-  applyQuality,
-  configureSharp,
-  encoderSettings,
-  openSource,
-  route,
-  toRenderError,
-  type LoadSpec,
-  type RenderResult,
-  type SourceProbe,
-} from '../render/index.js';
+import { encoderSettings } from './encode.js';
+import { toRenderError } from './failure.js';
+import type { SourceProbe } from './probe.js';
+import { applyEncoder, applyQuality, openSource, type RenderResult } from './render.js';
+import { route, type LoadSpec } from './route.js';
+import { configureSharp } from './setup.js';
 
 export interface BatchItem {
   readonly key: string;

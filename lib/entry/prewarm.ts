@@ -16,17 +16,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { defined, getConfig } from '../config.js';
 import { RectoError, expected } from '../errors.js';
-import { createServices } from '../service/services.js';
-import { identifierFromKey } from '../store/index.js';
-import { parsePrewarmMessage, type PrewarmMessage } from './message.js';
-import { loadPresets } from './presets.js';
-import { Prewarmer, withDefaults, type ImageReport } from './runner.js';
-import { decodeEventKey } from './source-keys.js';
-
-/** What the Lambda context gives that the worker uses. */
-export interface DeadlineContext {
-  getRemainingTimeInMillis(): number;
-}
+import { parsePrewarmMessage, type PrewarmMessage } from '../queue/index.js';
+import { withDefaults, type ImageReport, type Prewarmer } from '../service/prewarm.js';
+import { decodeEventKey, identifierFromKey } from '../store/index.js';
+import { invocationDeadline, type InvocationContext } from './deadline.js';
+import { createServices } from './wiring.js';
 
 export interface WorkerDeps {
   readonly prewarmer: Pick<Prewarmer, 'run'>;
@@ -35,7 +29,7 @@ export interface WorkerDeps {
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
-export type PrewarmHandler = (event: unknown, context?: DeadlineContext) => Promise<unknown>;
+export type PrewarmHandler = (event: unknown, context?: InvocationContext) => Promise<unknown>;
 
 /** Time kept back from the Lambda deadline to finish what is in flight and answer. */
 const DEADLINE_MARGIN = { maxMs: 60_000, fraction: 0.2 } as const;
@@ -74,7 +68,7 @@ function defaultWorker(): WorkerDeps {
   // A worker renders whatever it is given: nothing to defer to.
   const services = createServices(config, { deferral: 'never' });
   return {
-    prewarmer: new Prewarmer(services, loadPresets(config)),
+    prewarmer: services.prewarmer,
     sourceBucket: config.sourceBucket,
     keyTemplate: config.sourceKeyTemplate,
     logger: services.logger,
@@ -247,15 +241,14 @@ function invalidArgument(what: string, part: string, received: string): RectoErr
 
 // ---- shared -------------------------------------------------------------------------------
 
-function deadlineSignal(context: DeadlineContext | undefined): AbortSignal {
+function deadlineSignal(context: InvocationContext | undefined): AbortSignal {
   const controller = new AbortController();
   if (context !== undefined) {
-    const remaining = context.getRemainingTimeInMillis();
-    const margin = Math.min(DEADLINE_MARGIN.maxMs, remaining * DEADLINE_MARGIN.fraction);
+    const deadline = invocationDeadline(context, (remaining) => Math.min(DEADLINE_MARGIN.maxMs, remaining * DEADLINE_MARGIN.fraction));
     // Unref'd: a finished invocation must not wait for the timer.
     setTimeout(() => {
       controller.abort();
-    }, Math.max(0, remaining - margin)).unref();
+    }, Math.max(0, deadline - Date.now())).unref();
   }
   return controller.signal;
 }

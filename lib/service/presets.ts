@@ -25,8 +25,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config.js';
-import { IiifRequestError, RectoError, expected, quote } from '../errors.js';
-import { API_VERSIONS, RENDERABLE_FORMATS, encodeIdentifier, parseImageRequest, type ApiVersion, type ImageRequest } from '../iiif/index.js';
+import { RectoError, expected, quote } from '../errors.js';
+import { API_VERSIONS, RENDERABLE_FORMATS, parseImagePath, type ApiVersion, type ImageRequest } from '../iiif/index.js';
 import BUILTIN_PRESETS from '../../presets.json' with { type: 'json' };
 
 export interface Preset {
@@ -94,7 +94,7 @@ function parseEntry(name: string, entry: unknown, source: string): Preset {
   const version = api as ApiVersion;
   let request: ImageRequest;
   try {
-    request = parsePresetPath(version, path, 'preset');
+    request = parseImagePath(version, path, 'preset');
   } catch (error) {
     if (error instanceof RectoError) throw new ConfigError(source, `preset ${quote(name)} (API ${version}): ${error.message}`);
     throw error;
@@ -106,26 +106,11 @@ function parseEntry(name: string, entry: unknown, source: string): Preset {
 }
 
 /**
- * Parse a `{region}/{size}/{rotation}/{quality}.{format}` path for an identifier (already
- * decoded) in the given version.
- * @throws IiifRequestError (400) naming the part; IIIF_INVALID_PATH when the path does not
- *   have four segments.
- */
-export function parsePresetPath(version: ApiVersion, path: string, identifier: string): ImageRequest {
-  const segments = path.split('/');
-  const [region, size, rotation, qualityFormat] = segments;
-  if (segments.length !== 4 || region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) {
-    throw new IiifRequestError('IIIF_INVALID_PATH', expected('four segments {region}/{size}/{rotation}/{quality}.{format}', 'the path', path));
-  }
-  return parseImageRequest(version, { identifier: encodeIdentifier(identifier), region, size, rotation, qualityFormat });
-}
-
-/**
  * The request a preset makes of one image (not yet resolved against its size).
  * @throws IiifRequestError (cannot, for validated presets, but for a malformed identifier).
  */
 export function presetRequest(preset: Preset, identifier: string): ImageRequest {
-  return parsePresetPath(preset.api, preset.path, identifier);
+  return parseImagePath(preset.api, preset.path, identifier);
 }
 
 /**

@@ -6,8 +6,8 @@
  * sources.
  */
 import { describe, expect, it } from 'vitest';
-import { VERSIONS, type ApiVersion, type SourceImage } from '../../lib/iiif/index.js';
-import { readInfo, sizeUrls, tileUrls, viewerUrls } from '../../lib/prewarm/viewers.js';
+import { VERSIONS, type ApiVersion, type SourceImage } from '../../../lib/iiif/index.js';
+import { readInfo, sizeUrls, tileUrls, viewerUrls } from '../../../lib/iiif/index.js';
 import { openSeadragon, openSeadragonTileUrls } from './openseadragon.js';
 
 const BASE = 'https://iiif.example.org/iiif';

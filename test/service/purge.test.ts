@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../infra/cli/purge.js';
-import { createPurgeHandler, sourceChanges } from '../../lib/prewarm/purge.js';
+import { createPurgeHandler, sourceChanges } from '../../lib/entry/purge.js';
 import { DerivativeStore } from '../../lib/store/index.js';
 import { gridImage } from '../support/fixtures.js';
 import { GRID_ID, startTestStack, type TestStack } from '../support/stack.js';
-import { Capture, cliEnvironment } from './support.js';
+import { Capture, cliEnvironment } from '../support/prewarm-cli.js';
 
 function s3Event(eventName: string, key: string, bucket = 'recto-sources'): unknown {
   return {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config.js';
 import { RectoError } from '../../lib/errors.js';
-import { loadPresets, parsePresets, presetRequest, selectPresets } from '../../lib/prewarm/presets.js';
+import { loadPresets, parsePresets, presetRequest, selectPresets } from '../../lib/service/presets.js';
 
 function failure(run: () => unknown): { name: string; message: string } {
   try {

@@ -7,11 +7,11 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../infra/cli/prewarm.js';
-import { readInfo, viewerUrls } from '../../lib/prewarm/viewers.js';
+import { readInfo, viewerUrls } from '../../lib/iiif/index.js';
 import { fromRaw, photoLikeRaw } from '../support/fixtures.js';
 import { GRID_ID, startTestStack, type TestStack } from '../support/stack.js';
-import { openSeadragonTileUrls } from './openseadragon.js';
-import { Capture, cliEnvironment, forEach } from './support.js';
+import { openSeadragonTileUrls } from '../unit/iiif/openseadragon.js';
+import { Capture, cliEnvironment, forEach } from '../support/prewarm-cli.js';
 
 const IDENTIFIERS = ['pyramid', 'photo', GRID_ID] as const;
 

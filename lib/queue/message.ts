@@ -4,7 +4,10 @@
  * none of `paths`, `presets`, `tiles` or `sizes`, the worker renders the tiles and sizes.
  */
 import { RectoError, expected } from '../errors.js';
-import { API_CHOICES, type ApiChoice } from './jobs.js';
+
+/** Whose viewer URL forms a job covers: 2.1's, 3.0's or both. */
+export const API_CHOICES = ['2', '3', 'both'] as const;
+export type ApiChoice = (typeof API_CHOICES)[number];
 
 export interface PrewarmMessage {
   readonly identifier: string;

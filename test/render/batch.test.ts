@@ -10,9 +10,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../lib/config.js';
 import { storageKey, type Plan } from '../../lib/iiif/index.js';
-import { planBatch, renderBatch, type BatchItem } from '../../lib/prewarm/batch-render.js';
-import { planJobs } from '../../lib/prewarm/jobs.js';
-import { parsePresets } from '../../lib/prewarm/presets.js';
+import { planBatch, renderBatch, type BatchItem } from '../../lib/render/index.js';
+import { planJobs } from '../../lib/service/prewarm-jobs.js';
+import { parsePresets } from '../../lib/service/presets.js';
 import { probe, render, type RenderResult, type SourceProbe } from '../../lib/render/index.js';
 import { cmykJpeg, fromRaw, iccTagged, orientedJpeg, pagesToSubifds, photoLikeRaw } from '../support/fixtures.js';
 

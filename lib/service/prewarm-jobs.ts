@@ -7,20 +7,22 @@
 import { RectoError } from '../errors.js';
 import {
   VERSIONS,
+  VIEWERS,
   encodeIdentifier,
+  parseImagePath,
+  readInfo,
   resolve,
   storageKey,
+  viewerUrls,
   type ApiVersion,
   type ImageRequest,
   type Limits,
   type Plan,
   type SourceImage,
+  type Viewer,
 } from '../iiif/index.js';
-import { parsePresetPath, presetRequest, type Preset } from './presets.js';
-import { readInfo, viewerUrls, VIEWERS, type Viewer } from './viewers.js';
-
-export const API_CHOICES = ['2', '3', 'both'] as const;
-export type ApiChoice = (typeof API_CHOICES)[number];
+import type { ApiChoice } from '../queue/index.js';
+import { presetRequest, type Preset } from './presets.js';
 
 /** What to render for an image. */
 export interface Selection {
@@ -33,7 +35,7 @@ export interface Selection {
   readonly paths: readonly string[];
   /** Whose viewer URLs to cover: 2.1's, 3.0's or both (tiles and sizes only). */
   readonly api: ApiChoice;
-  /** Default: every viewer Recto knows (see viewers.ts). */
+  /** Default: every viewer Recto knows (see lib/iiif/viewer-urls.ts). */
   readonly viewers?: readonly Viewer[];
 }
 
@@ -110,7 +112,7 @@ export function planJobs(context: PlanContext, selection: Selection): JobPlan {
       const info = readInfo(VERSIONS[version].infoDocument(context.source, { id, limits: context.limits, tileSize: context.tileSize }));
       for (const { kind, url } of viewerUrls(info, { tiles: selection.tiles, sizes: selection.sizes }, selection.viewers ?? VIEWERS)) {
         const path = url.slice(id.length + 1);
-        add(kind, path, () => parsePresetPath(version, path, context.identifier));
+        add(kind, path, () => parseImagePath(version, path, context.identifier));
       }
     }
   }
@@ -118,7 +120,7 @@ export function planJobs(context: PlanContext, selection: Selection): JobPlan {
     add(`preset ${preset.name}`, preset.path, () => presetRequest(preset, context.identifier));
   }
   for (const path of selection.paths) {
-    add('path', path, () => parsePresetPath('3', path, context.identifier));
+    add('path', path, () => parseImagePath('3', path, context.identifier));
   }
   return {
     jobs: [...jobs].map(([key, { plan, origins }]) => ({ key, plan, origins: [...origins] })),

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RectoError } from '../../lib/errors.js';
-import { createPrewarmHandler, resultCode, userArgumentsRequest, type BatchResult, type WorkerDeps } from '../../lib/prewarm/lambda.js';
-import { parsePrewarmMessage, type PrewarmMessage } from '../../lib/prewarm/message.js';
-import { loadPresets } from '../../lib/prewarm/presets.js';
-import { Prewarmer, type ImageReport, type JobFailure } from '../../lib/prewarm/runner.js';
+import { createPrewarmHandler, resultCode, userArgumentsRequest, type BatchResult, type WorkerDeps } from '../../lib/entry/prewarm.js';
+import { parsePrewarmMessage, type PrewarmMessage } from '../../lib/queue/index.js';
+import { loadPresets } from '../../lib/service/presets.js';
+import { Prewarmer, type ImageReport, type JobFailure } from '../../lib/service/prewarm.js';
 import { GRID_ID, startTestStack, type TestStack } from '../support/stack.js';
 
 const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };

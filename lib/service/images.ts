@@ -1,22 +1,17 @@
 /**
- * The use cases behind the routes: describe a source (info.json) and produce a derivative
- * (look up its canonical key; on a miss, render it from the source and store it once).
- * HTTP-free and auth-free: lib/http decides who may ask, and passes `authorizeRender`.
+ * The use cases behind the IIIF routes: describe a source (info.json) and answer an image
+ * request (look up its canonical key; on a miss, have the producer render and store it once,
+ * or hand a render too long for a request to the deferrer). HTTP-free and auth-free: lib/http
+ * decides who may ask, and passes `authorizeRender`.
  */
 import { RectoError, UnavailableError } from '../errors.js';
 import { canonicalPath, resolve, storageKey, type ImageRequest, type Limits, type Plan } from '../iiif/index.js';
 import { assertRenderMemory } from '../render/estimate.js';
-import type { RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
-import type { DerivativeStore, PresignedUrl, SourceStore } from '../store/index.js';
-import { TtlCache } from './lru.js';
-import { SingleFlight } from './singleflight.js';
-import { fetchCounted, fromJson, type SourceRecord, type SourceRecords } from './source-records.js';
-
-/** The render engine as the service sees it (lib/render in production). */
-export interface RenderEngine {
-  render(input: Buffer | string, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult>;
-  estimateRenderSeconds(plan: Plan, source: SourceProbe): number;
-}
+import type { DerivativeStore, PresignedUrl } from '../store/index.js';
+import type { Producer, RenderEngine, Stored } from './produce.js';
+import { SingleFlight } from './single-flight.js';
+import type { SourceRecord, SourceRecords } from './source-records.js';
+import { TtlCache } from './ttl-cache.js';
 
 /** A render too long for a request, handed to someone who has the time. */
 export interface DeferredRender {
@@ -49,7 +44,8 @@ export function newTrace(): RequestTrace {
 export interface ImageServiceOptions {
   readonly prefix: string;
   readonly limits: Limits;
-  readonly renderOptions: Omit<RenderOptions, 'timeoutSeconds'>;
+  /** Renders estimated to need more memory than this, in bytes, are refused (RENDER_TOO_LARGE). */
+  readonly memoryBudgetBytes: number;
   /** Estimated renders longer than this are deferred (API Gateway allows an integration 30 s). */
   readonly budgetSeconds: number;
 }
@@ -89,7 +85,7 @@ const DEFERRED_TTL_MS = 120_000;
 const DEFERRED_CAPACITY = 1_000;
 
 export class ImageService {
-  readonly #renders = new SingleFlight<'created' | 'exists'>();
+  readonly #renders = new SingleFlight<Stored>();
   /**
    * Keys this container has seen stored, so a hit repeated within seconds (a gallery's
    * thumbnails, a viewer's tiles) skips its HEAD. Derivatives are immutable; only a purge (a
@@ -101,9 +97,9 @@ export class ImageService {
 
   constructor(
     private readonly records: SourceRecords,
-    private readonly sources: SourceStore,
-    private readonly derivatives: DerivativeStore,
-    private readonly engine: RenderEngine,
+    private readonly derivatives: Pick<DerivativeStore, 'exists' | 'presign'>,
+    private readonly producer: Producer,
+    private readonly engine: Pick<RenderEngine, 'estimateRenderSeconds'>,
     private readonly options: ImageServiceOptions,
     private readonly deferrer?: Deferrer,
     private readonly now: () => number = Date.now,
@@ -123,20 +119,13 @@ export class ImageService {
    *   UnavailableError RENDER_DEFERRED / RENDER_TIMEOUT / STORAGE_UNAVAILABLE (503);
    *   NotFoundError, SourceError, UnsupportedError from the source.
    */
-  async image(request: ImageRequest, context: ImageContext): Promise<ImageAnswer> {
-    try {
-      return await this.#image(request, context, false);
-    } catch (error) {
-      // The source was replaced since its record was made: the record (size, pyramid) is
-      // stale. Build a fresh one and try once more.
-      if (!(error instanceof RectoError) || error.code !== 'SOURCE_CHANGED') throw error;
-      return this.#image(request, context, true);
-    }
+  image(request: ImageRequest, context: ImageContext): Promise<ImageAnswer> {
+    const options = { stats: context.trace, persist: context.mayWrite ?? true };
+    return this.records.withCurrent(request.identifier, options, (record) => this.#image(request, record, context));
   }
 
-  async #image(request: ImageRequest, context: ImageContext, fresh: boolean): Promise<ImageAnswer> {
+  async #image(request: ImageRequest, record: SourceRecord, context: ImageContext): Promise<ImageAnswer> {
     const { trace } = context;
-    const record = await this.records.get(request.identifier, trace, { fresh, persist: context.mayWrite ?? true });
     const plan = resolve(request, record.probe, this.options.limits);
     const key = storageKey(plan, this.options.prefix);
     trace.key = key;
@@ -151,7 +140,7 @@ export class ImageService {
     trace.cache = 'miss';
     context.authorizeRender();
     // What this process could not hold is refused before anything is spent or handed on.
-    assertRenderMemory(plan, record.probe, this.options.renderOptions.memoryBudgetBytes);
+    assertRenderMemory(plan, record.probe, this.options.memoryBudgetBytes);
     const estimate = this.engine.estimateRenderSeconds(plan, record.probe);
     // Too long for any request, or for the time this invocation has left: go asynchronous now
     // rather than start a render the gateway or the platform would cut short.
@@ -175,15 +164,6 @@ export class ImageService {
   /** Seconds a render may take before `deadline`, the upload's margin kept back. */
   #secondsLeft(deadline: number | undefined): number {
     return deadline === undefined ? Number.POSITIVE_INFINITY : (deadline - this.now()) / 1000 - UPLOAD_MARGIN_SECONDS;
-  }
-
-  /**
-   * Render a Plan and store it under its key, unless it is already there. For pre-warming and
-   * deferred renders: no authorisation, no deadline.
-   */
-  ensure(plan: Plan, record: SourceRecord, trace: RequestTrace = newTrace()): Promise<'created' | 'exists'> {
-    const key = storageKey(plan, this.options.prefix);
-    return this.#renders.run(key, () => this.#renderAndStore(plan, record, key, trace, undefined));
   }
 
   async #defer(plan: Plan, record: SourceRecord, key: string, estimate: number, trace: RequestTrace): Promise<never> {
@@ -212,22 +192,11 @@ export class ImageService {
     );
   }
 
-  async #renderAndStore(plan: Plan, record: SourceRecord, key: string, trace: RequestTrace, deadline: number | undefined): Promise<'created' | 'exists'> {
+  #renderAndStore(plan: Plan, record: SourceRecord, key: string, trace: RequestTrace, deadline: number | undefined): Promise<Stored> {
     const timeoutSeconds = deadline === undefined ? undefined : Math.floor((deadline - this.now()) / 1000) - UPLOAD_MARGIN_SECONDS;
     if (timeoutSeconds !== undefined && timeoutSeconds < 1) {
-      throw new UnavailableError('RENDER_TIMEOUT', 'Not enough time is left in this invocation to render the image; retry.', 1);
+      return Promise.reject(new UnavailableError('RENDER_TIMEOUT', 'Not enough time is left in this invocation to render the image; retry.', 1));
     }
-    const source = fromJson(record.source);
-    const input = await fetchCounted(this.sources, source, trace);
-    const renderStart = this.now();
-    const result = await this.engine.render(input, plan, record.probe, {
-      ...this.options.renderOptions,
-      ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
-    });
-    trace.renderMs = this.now() - renderStart;
-    const uploadStart = this.now();
-    const stored = await this.derivatives.put(key, result.data, { contentType: result.contentType, sourceEtag: source.etag });
-    trace.uploadMs = this.now() - uploadStart;
-    return stored;
+    return this.producer.one(record, { key, plan }, { trace, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) });
   }
 }

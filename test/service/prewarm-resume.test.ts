@@ -10,12 +10,13 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, scriptServices } from '../../infra/cli/prewarm.js';
 import { UnavailableError } from '../../lib/errors.js';
-import { planJobs } from '../../lib/prewarm/jobs.js';
-import { Prewarmer } from '../../lib/prewarm/runner.js';
-import { parsePresets } from '../../lib/prewarm/presets.js';
+import { planJobs } from '../../lib/service/prewarm-jobs.js';
+import { Prewarmer } from '../../lib/service/prewarm.js';
+import { Producer } from '../../lib/service/produce.js';
+import { parsePresets } from '../../lib/service/presets.js';
 import { fromRaw, photoLikeRaw } from '../support/fixtures.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
-import { Capture, cliEnvironment } from './support.js';
+import { Capture, cliEnvironment } from '../support/prewarm-cli.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -127,7 +128,8 @@ describe('resuming a pre-warm', () => {
         return store.put(...args);
       },
     };
-    const prewarmer = new Prewarmer({ ...services, derivatives: flaky }, parsePresets({}, 'test'));
+    const producer = new Producer(services.sources, flaky, services.engine, services.producer.options);
+    const prewarmer = new Prewarmer({ ...services, derivatives: flaky, producer }, parsePresets({}, 'test'));
 
     // Act 1
     const first = await prewarmer.run({ identifier: 'faulty', tiles: true });

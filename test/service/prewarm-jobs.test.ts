@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../lib/config.js';
 import type { SourceImage } from '../../lib/iiif/index.js';
-import { planJobs, type Selection } from '../../lib/prewarm/jobs.js';
-import { parsePresets } from '../../lib/prewarm/presets.js';
-import { decodeEventKey } from '../../lib/prewarm/source-keys.js';
+import { planJobs, type Selection } from '../../lib/service/prewarm-jobs.js';
+import { parsePresets } from '../../lib/service/presets.js';
+import { decodeEventKey } from '../../lib/store/index.js';
 import { identifierFromKey, keyPrefix } from '../../lib/store/index.js';
 
 const CONTEXT = { identifier: 'ms/1', limits: { maxArea: DEFAULTS.IIIF_MAX_AREA }, tileSize: 512, prefix: 'iiif/' };

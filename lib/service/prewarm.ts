@@ -1,35 +1,30 @@
 /**
- * The job runner: pre-warm one image. Plan its derivatives (jobs.ts), list what its prefix
- * already holds (one paginated listing, not a HEAD per key), render the rest from as few decodes
- * as possible (batch-render.ts) and store each with a conditional PUT.
+ * The pre-warm runner: pre-warm one image. Plan its derivatives (prewarm-jobs.ts), list what its
+ * prefix already holds (one paginated listing, not a HEAD per key), and hand the rest to the
+ * producer, which renders them from as few decodes as possible and stores each with a
+ * conditional PUT.
  *
  * Resumable by construction: every derivative is stored whole or not at all (a checksummed PUT),
  * and a run skips what is stored, so a run killed halfway and started again finishes the set
  * with no duplicates and nothing partial. `force` re-renders and replaces what is stored, each
  * with one unconditional PUT (never a delete first, so no key is ever missing meanwhile).
  */
+import type { Config } from '../config.js';
 import { RectoError, UnavailableError } from '../errors.js';
-import { identifierPrefix, type Plan } from '../iiif/index.js';
-import { render, renderMemoryBudget, type RenderResult } from '../render/index.js';
-import type { Services } from '../service/services.js';
-import type { SourceObject } from '../store/index.js';
-import { fromJson, type SourceRecord } from '../service/source-records.js';
-import { renderBatch, type BatchItem } from './batch-render.js';
-import { planJobs, type Job, type Unavailable } from './jobs.js';
-import type { PrewarmMessage } from './message.js';
+import { identifierPrefix } from '../iiif/index.js';
+import type { PrewarmMessage } from '../queue/index.js';
+import type { DerivativeStore } from '../store/index.js';
+import type { Producer } from './produce.js';
+import { planJobs, type Job, type Unavailable } from './prewarm-jobs.js';
 import { selectPresets, type Preset, type Presets } from './presets.js';
+import type { SourceRecord, SourceRecords } from './source-records.js';
 
-export const RUNNER_DEFAULTS = {
-  /** Renders and uploads in flight for one image. */
-  concurrency: 8,
-} as const;
-
-/** What the runner needs from the service (Services has it all; tests wrap parts). */
-export interface PrewarmServices {
-  readonly config: Services['config'];
-  readonly sources: Pick<Services['sources'], 'fetch'>;
-  readonly derivatives: Pick<Services['derivatives'], 'list' | 'put'>;
-  readonly records: Pick<Services['records'], 'get'>;
+/** What the runner needs (the wiring's Services has it all; tests replace parts). */
+export interface PrewarmDeps {
+  readonly config: Config;
+  readonly records: Pick<SourceRecords, 'withCurrent'>;
+  readonly derivatives: Pick<DerivativeStore, 'list'>;
+  readonly producer: Pick<Producer, 'produce' | 'options'>;
 }
 
 /** How one derivative ended. */
@@ -78,23 +73,12 @@ export interface ImageReport {
   readonly error?: JobFailure;
 }
 
-/** The renderer of single Plans (lib/render's render; tests inject faults). */
-export type RenderOne = (input: string, plan: Plan, record: SourceRecord) => Promise<RenderResult>;
-
 export class Prewarmer {
-  readonly #renderOne: RenderOne;
-
   constructor(
-    private readonly services: PrewarmServices,
+    private readonly deps: PrewarmDeps,
     readonly presets: Presets,
-    renderOne?: RenderOne,
     private readonly now: () => number = Date.now,
-  ) {
-    const { encode, maxInputPixels, memoryMb } = services.config.render;
-    // The same memory guard as a request: a render this worker could not hold fails cleanly.
-    const memoryBudgetBytes = renderMemoryBudget(memoryMb);
-    this.#renderOne = renderOne ?? ((input, plan, record) => render(input, plan, record.probe, { encode, maxInputPixels, memoryBudgetBytes }));
-  }
+  ) {}
 
   /**
    * Pre-warm one image. Never throws for the image's own problems (they are in the report);
@@ -102,24 +86,23 @@ export class Prewarmer {
    */
   async run(request: PrewarmMessage, options: RunOptions = {}): Promise<ImageReport> {
     const started = this.now();
-    const presets = selectPresets(this.presets, request.presets ?? []);
-    const first = await this.#attempt(request, presets, request.force === true, options, started);
-    // The source was replaced since its record was made: plan again from a fresh record, once.
-    if (first.error?.code !== 'SOURCE_CHANGED') return first;
-    return this.#attempt(request, presets, true, options, started);
-  }
-
-  async #attempt(request: PrewarmMessage, presets: readonly Preset[], freshRecord: boolean, options: RunOptions, started: number): Promise<ImageReport> {
     const { identifier } = request;
-    const force = request.force === true;
-    const base = { identifier, planned: 0, rendered: 0, skipped: 0, failed: [], unavailable: [], bytes: 0 };
-    let record: SourceRecord;
+    const presets = selectPresets(this.presets, request.presets ?? []);
+    // --force plans from a record built afresh, as a replaced source would need.
+    const recordOptions = { fresh: request.force === true, persist: options.dryRun !== true };
     try {
-      record = await this.services.records.get(identifier, undefined, { fresh: freshRecord, persist: options.dryRun !== true });
+      return await this.deps.records.withCurrent(identifier, recordOptions, (record) => this.#attempt(record, request, presets, options, started));
     } catch (error) {
+      const base = { identifier, planned: 0, rendered: 0, skipped: 0, failed: [], unavailable: [], bytes: 0 };
       return { ...base, status: 'failed', ms: this.now() - started, error: failure(identifier, error) };
     }
-    const { config } = this.services;
+  }
+
+  /** One try on one record. @throws SOURCE_CHANGED (the caller retries) and record errors. */
+  async #attempt(record: SourceRecord, request: PrewarmMessage, presets: readonly Preset[], options: RunOptions, started: number): Promise<ImageReport> {
+    const { identifier } = request;
+    const force = request.force === true;
+    const { config } = this.deps;
     const plan = planJobs(
       { identifier, source: record.probe, limits: config.limits, tileSize: config.tileSize, prefix: config.derivativePrefix },
       {
@@ -130,7 +113,7 @@ export class Prewarmer {
         api: request.api ?? 'both',
       },
     );
-    const planned = { ...base, planned: plan.jobs.length, unavailable: plan.unavailable };
+    const planned = { identifier, planned: plan.jobs.length, rendered: 0, skipped: 0, failed: [], unavailable: plan.unavailable, bytes: 0 };
     let stored: Set<string>;
     try {
       stored = await this.#listStored(identifier);
@@ -154,18 +137,16 @@ export class Prewarmer {
         ...(options.dryRun === true ? { pending: todo.map((job) => job.key) } : {}),
       };
     }
-    let object: SourceObject;
-    let input: string;
+    const outcome = { rendered: 0, skipped: 0, failed: [] as JobFailure[], bytes: 0 };
     try {
-      object = fromJson(record.source);
-      input = await this.services.sources.fetch(object);
+      await this.#produce(record, todo, force ? stored : new Set(), options, outcome);
     } catch (error) {
+      // The source itself could not be read: every derivative failed, for that one reason.
       const why = failure(identifier, error);
-      if (why.code === 'SOURCE_CHANGED') return { ...planned, status: 'failed', ms: this.now() - started, error: why };
+      if (why.code === 'SOURCE_CHANGED') throw error;
       for (const job of todo) options.onProgress?.({ type: 'job', identifier, key: job.key, outcome: 'failed', bytes: 0 });
       return { ...planned, status: 'failed', skipped, failed: todo.map((job) => ({ ...why, key: job.key })), ms: this.now() - started, error: why };
     }
-    const outcome = await this.#render(record, object, input, todo, force ? stored : new Set(), options);
     const finished = outcome.rendered + outcome.skipped + outcome.failed.length;
     const status = outcome.failed.length > 0 ? 'failed' : finished < todo.length ? 'cancelled' : 'done';
     return { ...planned, status, rendered: outcome.rendered, skipped: skipped + outcome.skipped, failed: outcome.failed, bytes: outcome.bytes, ms: this.now() - started };
@@ -173,47 +154,30 @@ export class Prewarmer {
 
   async #listStored(identifier: string): Promise<Set<string>> {
     const keys = new Set<string>();
-    for await (const object of this.services.derivatives.list(identifierPrefix(identifier, this.services.config.derivativePrefix))) keys.add(object.key);
+    for await (const object of this.deps.derivatives.list(identifierPrefix(identifier, this.deps.config.derivativePrefix))) keys.add(object.key);
     return keys;
   }
 
-  async #render(record: SourceRecord, object: SourceObject, input: string, jobs: readonly Job[], replace: ReadonlySet<string>, options: RunOptions): Promise<{ rendered: number; skipped: number; failed: JobFailure[]; bytes: number }> {
-    const { sources, derivatives, config } = this.services;
+  #produce(record: SourceRecord, jobs: readonly Job[], replace: ReadonlySet<string>, options: RunOptions, outcome: { rendered: number; skipped: number; failed: JobFailure[]; bytes: number }): Promise<void> {
     const { identifier } = record;
-    const result = { rendered: 0, skipped: 0, failed: [] as JobFailure[], bytes: 0 };
-    const items: BatchItem[] = jobs.map((job) => ({ key: job.key, plan: job.plan }));
-    await renderBatch(
-      // Fetched again before each decode: a cache hit that keeps the file from eviction mid-run.
-      { path: input, refresh: () => sources.fetch(object) },
-      record.probe,
-      items,
-      {
-        encode: config.render.encode,
-        maxInputPixels: config.render.maxInputPixels,
-        concurrency: options.concurrency ?? RUNNER_DEFAULTS.concurrency,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
+    return this.deps.producer.produce(record, jobs.map((job) => ({ key: job.key, plan: job.plan })), {
+      replace,
+      concurrency: options.concurrency ?? this.deps.producer.options.concurrency,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      stored: (item, answer, size) => {
+        const bytes = answer === 'created' ? size : 0;
+        if (answer === 'created') outcome.rendered += 1;
+        else outcome.skipped += 1;
+        outcome.bytes += bytes;
+        options.onProgress?.({ type: 'job', identifier, key: item.key, outcome: answer === 'created' ? 'rendered' : 'skipped', bytes });
       },
-      {
-        rendered: async (item, output) => {
-          // --force: what is stored is overwritten in place (a conditional PUT would keep it).
-          const answer = await derivatives.put(item.key, output.data, { contentType: output.contentType, sourceEtag: object.etag, replace: replace.has(item.key) });
-          const bytes = answer === 'created' ? output.data.length : 0;
-          if (answer === 'created') result.rendered += 1;
-          else result.skipped += 1;
-          result.bytes += bytes;
-          options.onProgress?.({ type: 'job', identifier, key: item.key, outcome: answer === 'created' ? 'rendered' : 'skipped', bytes });
-        },
-        failed: (item, error) => {
-          result.failed.push({ ...failure(identifier, error), key: item.key });
-          options.onProgress?.({ type: 'job', identifier, key: item.key, outcome: 'failed', bytes: 0 });
-        },
-        single: async (plan) => this.#renderOne(await sources.fetch(object), plan, record),
+      failed: (item, error) => {
+        outcome.failed.push({ ...failure(identifier, error), key: item.key });
+        options.onProgress?.({ type: 'job', identifier, key: item.key, outcome: 'failed', bytes: 0 });
       },
-    );
-    return result;
+    });
   }
 }
-
 /** An error as a report line: its stable code, its message, and whether a retry may help. */
 export function failure(key: string, error: unknown): JobFailure {
   if (error instanceof RectoError) {

@@ -1,8 +1,8 @@
 /**
  * Source key templates (SOURCE_KEY_TEMPLATE, `masters/{id}.tif`) read backwards: from a key to
  * the identifier it was made from, and the prefix every source key starts with. Used by the
- * source store (to name a source in errors), the purge function (S3 events), S3 Batch
- * Operations manifests and `prewarm --all` (a listing of the source bucket).
+ * source store (to name a source in errors, to list identifiers), the purge function (S3 events)
+ * and S3 Batch Operations manifests, whose keys arrive URL-encoded.
  */
 
 /** What a key template contains where the identifier goes. */
@@ -39,4 +39,13 @@ export function keyPrefix(template: string): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Decode a key as S3 event notifications and S3 Batch Operations CSV manifests carry it
+ * (URL-encoded, with `+` for a space).
+ * @throws URIError for malformed percent-encoding.
+ */
+export function decodeEventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
 }

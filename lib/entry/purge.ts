@@ -1,0 +1,68 @@
+/**
+ * The purge function's entry: S3 event notifications of the source bucket in, each changed
+ * source's derivatives and record deleted. Built lazily at the first event (the cold start), from
+ * the configuration, with storage only: no renderer, no sharp in this bundle. A storage failure
+ * throws, so Lambda retries the event.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { getConfig } from '../config.js';
+import { expected } from '../errors.js';
+import { purgeChanges, type PurgeDeps, type PurgeOutcome, type SourceChange } from '../service/purge.js';
+import { decodeEventKey } from '../store/index.js';
+import { createStorage } from './storage.js';
+
+export type PurgeHandler = (event: unknown) => Promise<{ readonly purged: readonly PurgeOutcome[] }>;
+
+export type PurgeWorker = PurgeDeps & { readonly sourceBucket: string; readonly keyTemplate: string; readonly logger?: Pick<Logger, 'info'> };
+
+/** One object an S3 event notification is about. */
+export interface NotifiedChange extends SourceChange {
+  /** `ObjectCreated:Put`, `ObjectRemoved:Delete`, … */
+  readonly eventName: string;
+}
+
+/**
+ * The objects of an S3 event notification (`{ Records: [{ eventName, s3: { bucket, object } }] }`),
+ * keys decoded. Test events (`s3:TestEvent`) have no Records and give none.
+ * @throws TypeError for something that is not an S3 notification.
+ */
+export function sourceChanges(event: unknown): NotifiedChange[] {
+  if (typeof event !== 'object' || event === null) throw new TypeError(expected('an S3 event notification', 'the event', typeof event));
+  const records = (event as { Records?: unknown }).Records;
+  if (records === undefined && (event as { Event?: unknown }).Event === 's3:TestEvent') return [];
+  if (!Array.isArray(records)) throw new TypeError(expected('an S3 event notification with Records', 'the event', JSON.stringify(event).slice(0, 64)));
+  return records.map((record: unknown, i) => {
+    const shape = record as { eventName?: unknown; s3?: { bucket?: { name?: unknown }; object?: { key?: unknown } } } | null;
+    const key = shape?.s3?.object?.key;
+    const bucket = shape?.s3?.bucket?.name;
+    const eventName = shape?.eventName;
+    if (typeof key !== 'string' || typeof bucket !== 'string' || typeof eventName !== 'string') {
+      throw new TypeError(expected('eventName, s3.bucket.name and s3.object.key', `Records[${i}]`, JSON.stringify(record).slice(0, 64)));
+    }
+    return { bucket, key: decodeEventKey(key), eventName };
+  });
+}
+
+export function createPurgeHandler(make: () => PurgeWorker = defaultPurgeWorker): PurgeHandler {
+  let deps: PurgeWorker | undefined;
+  return async (event) => {
+    deps ??= make();
+    const purged = await purgeChanges(deps, sourceChanges(event));
+    for (const outcome of purged) {
+      deps.logger?.info(outcome.identifier === undefined ? 'Not a source key: nothing to purge' : 'Purged', { ...outcome });
+    }
+    return { purged };
+  };
+}
+
+function defaultPurgeWorker(): PurgeWorker {
+  const config = getConfig();
+  const { derivatives, logger } = createStorage(config, { logger: new Logger({ serviceName: 'recto-purge' }) });
+  return {
+    derivatives,
+    prefix: config.derivativePrefix,
+    sourceBucket: config.sourceBucket,
+    keyTemplate: config.sourceKeyTemplate,
+    logger,
+  };
+}
