@@ -20,7 +20,7 @@ import { gridImage } from '../support/fixtures.js';
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The sample the examples are tried on: large enough for the README's pixel regions. */
 const SAMPLE = { id: 'readme-sample', width: 1600, height: 1200 } as const;
-/** The old system's examples, which issue 8 promises work unchanged. */
+/** The old system's examples, which docs/migration.md promises work unchanged. */
 const OLD_SYSTEM_EXAMPLES = [
   '/iiif/{ID}/full/max/0/default.png',
   '/iiif/{ID}/square/max/0/default.jpg',
