@@ -1,6 +1,6 @@
 /**
- * The README's Deploy section stays true to template.yaml: every parameter is in its table with
- * the template's default, and every output is described.
+ * docs/deploy.md stays true to template.yaml: every parameter is in its table with the
+ * template's default, and every output is described.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,14 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/build/bundle.js';
 import { loadTemplate, text } from './template.js';
 
-const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-/** From "## Deploy" to the next second-level heading. */
-const doc = readme.slice(readme.indexOf('\n## Deploy\n'), readme.indexOf('\n## ', readme.indexOf('\n## Deploy\n') + 1));
+/** The deploy manual, whole. */
+const doc = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
 const template = loadTemplate();
 
 /** Rows of the parameters table: each named parameter with the default cell of its row. */
 function documentedDefaults(): Map<string, string> {
-  const section = doc.slice(doc.indexOf('### Parameters'), doc.indexOf('#### Memory, CPU and time'));
+  const section = doc.slice(doc.indexOf('\n## Parameters\n'), doc.indexOf('\n### Memory, CPU and time\n'));
   const rows = new Map<string, string>();
   for (const line of section.split('\n')) {
     const cells = line.split('|').map((cell) => cell.trim());
@@ -27,7 +26,7 @@ function documentedDefaults(): Map<string, string> {
   return rows;
 }
 
-describe('the README\'s Deploy section', () => {
+describe('docs/deploy.md', () => {
   it('lists every template parameter with the default the template gives it', () => {
     const documented = documentedDefaults();
     const expected = Object.entries(template.Parameters).map(([name, p]) => [name, text(p['Default'], `${name}.Default`)]);
@@ -40,8 +39,8 @@ describe('the README\'s Deploy section', () => {
     expect(missing).toEqual([]);
   });
 
-  it('covers the sections the README needs: prerequisites, build, deploy, buckets, domain, tokens, cost', () => {
-    const headings = [...doc.matchAll(/^###+ (.+)$/gm)].map((m) => m[1]);
+  it('covers the sections a deployment needs: prerequisites, build, deploy, buckets, domain, tokens, cost', () => {
+    const headings = [...doc.matchAll(/^##+ (.+)$/gm)].map((m) => m[1]);
     expect(headings).toEqual(expect.arrayContaining([
       'Prerequisites', 'Build: `npm run build`', 'Deploy: `sam deploy --guided`', 'Parameters',
       'Serving an existing bucket of masters', 'Custom domain and `PUBLIC_BASE_URL`', 'Tokens', 'What it costs',

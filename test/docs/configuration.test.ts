@@ -1,6 +1,7 @@
 /**
- * The README's configuration table names exactly the variables lib/config.ts reads, with the
- * defaults lib/config.ts uses: documentation and code cannot drift apart.
+ * docs/configuration.md's table of environment variables names exactly the variables
+ * lib/config.ts reads, with the defaults lib/config.ts uses: documentation and code cannot drift
+ * apart.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,13 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../lib/config.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+const manual = readFileSync(path.join(REPO, 'docs', 'configuration.md'), 'utf8');
 const configSource = readFileSync(path.join(REPO, 'lib', 'config.ts'), 'utf8');
 
-/** `| \`NAME\` | default | meaning |` rows of the "## Configuration" section's first table. */
+/** `| \`NAME\` | default | meaning |` rows of the "## Environment variables" section's table. */
 function documented(): Map<string, string> {
-  const start = readme.indexOf('\n## Configuration\n');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const start = manual.indexOf('\n## Environment variables\n');
+  if (start < 0) throw new Error('Expected a "## Environment variables" section in docs/configuration.md but found none');
+  const end = manual.indexOf('\n## ', start + 1);
+  const section = manual.slice(start, end < 0 ? undefined : end);
   const rows = new Map<string, string>();
   for (const line of section.split('\n')) {
     const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]+) \|/.exec(line);
@@ -28,7 +31,7 @@ function read(): string[] {
   return [...new Set([...configSource.matchAll(/read\.\w+\(\s*'([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1] ?? ''))].sort();
 }
 
-describe('README.md, Configuration', () => {
+describe('docs/configuration.md, Environment variables', () => {
   it('documents every variable lib/config.ts reads, and no other', () => {
     // Act
     const names = [...documented().keys()].sort();
