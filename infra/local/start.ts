@@ -20,7 +20,7 @@ Runs Recto locally: the IIIF API on http://127.0.0.1:$PORT (default ${LOCAL_PORT
 in samples/ and $LOCAL_IMAGES_DIR uploaded as sources (identifier = file name without extension).
 
 Environment: PORT, S3_PORT, DATA_DIR, LOCAL_IMAGES_DIR, and every variable the Lambda function
-reads (IIIF_AUTH=off to run without tokens, IIIF_MAX_AREA, IIIF_DEFAULT_VERSION, …; see README).
+reads (IIIF_AUTH=off to run without tokens, IIIF_MAX_AREA, IIIF_DEFAULT_VERSION, …; see docs/configuration.md).
 `;
 
 function port(name: string, fallback: number): number {
