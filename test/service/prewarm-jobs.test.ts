@@ -70,6 +70,40 @@ describe('planJobs', () => {
   });
 });
 
+describe('planJobs, paths and sizes', () => {
+  it('lists paths that do not parse or fall outside the image as unavailable, and plans the rest once', () => {
+    // Prepare
+    const paths = ['full/100,/0/default.jpg', 'full/100,70/0/default.jpg', 'full/big/0/default.jpg', '2000,0,10,10/max/0/default.jpg', 'full/max/0'];
+
+    // Act
+    const result = plan({ width: 1000, height: 700 }, { paths });
+
+    // Assess: the first two are one derivative; three requests do not apply.
+    expect(result.jobs.map((job) => [job.key, job.origins])).toEqual([['iiif/ms%2F1/full/100,70/0/default.jpg', ['path']]]);
+    expect(result.requests).toBe(5);
+    expect(result.unavailable.map(({ origin, request, code }) => ({ origin, request, code }))).toEqual([
+      { origin: 'path', request: 'full/big/0/default.jpg', code: 'IIIF_INVALID_SIZE' },
+      { origin: 'path', request: '2000,0,10,10/max/0/default.jpg', code: 'IIIF_REGION_OUT_OF_BOUNDS' },
+      { origin: 'path', request: 'full/max/0', code: 'IIIF_INVALID_PATH' },
+    ]);
+  });
+
+  it('plans the sizes of info.json, the same keys for 2.1, 3.0 and both, with "size" as their origin', () => {
+    // Prepare
+    const source = { width: 1000, height: 700 };
+
+    // Act
+    const [v2, v3, both] = (['2', '3', 'both'] as const).map((api) => plan(source, { sizes: true, api }));
+
+    // Assess
+    const keys = (result: ReturnType<typeof plan> | undefined) => (result?.jobs ?? []).map((job) => job.key).sort();
+    expect(keys(both)).toEqual(['1000,700', '125,88', '250,175', '500,350', '63,44'].map((size) => `iiif/ms%2F1/full/${size}/0/default.jpg`).sort());
+    expect(keys(v2)).toEqual(keys(both));
+    expect(keys(v3)).toEqual(keys(both));
+    expect(new Set(both?.jobs.flatMap((job) => job.origins))).toEqual(new Set(['size']));
+  });
+});
+
 describe('identifierFromKey', () => {
   it.each([
     ['{id}', 'ms/0001', 'ms/0001'],
