@@ -10,8 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../lib/auth/index.js';
 import { resolve, type ImageRequest } from '../../lib/iiif/index.js';
 import { estimateRenderSeconds, renderMemoryBudget } from '../../lib/render/estimate.js';
+import { renderBatch } from '../../lib/render/index.js';
 import { ImageService, newTrace, type DeferredRender, type Deferrer, type ImageContext, type RequestTrace } from '../../lib/service/images.js';
+import type { RenderEngine } from '../../lib/service/produce.js';
+import type { DerivativeStore } from '../../lib/store/index.js';
 import { gridImage, truncated } from '../support/fixtures.js';
+import { renderSpy } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 import { GRID, manualClock, rejection, request, startBench, type Bench, type Clock, type Container } from './support.js';
 
@@ -58,12 +62,12 @@ class StubDeferrer implements Deferrer {
   }
 }
 
-/** The container's own ImageService again, with this deferrer and clock. */
-function withDeferrer(container: Container, deferrer: Deferrer | undefined, clock: Clock): ImageService {
+/** The container's own ImageService again, with this deferrer and clock (and derivative store). */
+function withDeferrer(container: Container, deferrer: Deferrer | undefined, clock: Clock, derivatives: Pick<DerivativeStore, 'exists' | 'presign'> = container.services.derivatives): ImageService {
   const { services, config } = container;
   return new ImageService(
     services.records,
-    services.derivatives,
+    derivatives,
     services.producer,
     services.engine,
     { prefix: config.derivativePrefix, limits: config.limits, memoryBudgetBytes: renderMemoryBudget(config.render.memoryMb), budgetSeconds: config.render.budgetSeconds },
@@ -204,18 +208,39 @@ describe('a miss', () => {
   });
 
   it('renders once and stores once when ten identical misses arrive together', async () => {
-    // Prepare
-    const herd = Array.from({ length: 10 }, () => caller(a, RENDERER));
-    const before = a.engine.count;
+    // Prepare: the render is held back until all ten HEADs have been answered (all ten are misses).
+    let answered = 0;
+    const spy = renderSpy();
+    const engine: RenderEngine = {
+      render: async (input, plan, source, options) => {
+        await waitFor(() => answered >= 10, 10_000, 5, 'ten HEADs answered');
+        return spy.render(input, plan, source, options);
+      },
+      renderBatch,
+      estimateRenderSeconds,
+    };
+    const herded = await bench.container({ overrides: { engine } });
+    const { derivatives } = herded.services;
+    const counting = {
+      exists: async (key: string) => {
+        const found = await derivatives.exists(key);
+        answered += 1;
+        return found;
+      },
+      presign: (key: string) => derivatives.presign(key),
+    };
+    const images = withDeferrer(herded, undefined, manualClock(), counting);
+    await herded.services.records.get(GRID);
+    const herd = Array.from({ length: 10 }, () => caller(herded, RENDERER));
     const mark = bench.mark();
 
     // Act
-    const answers = await Promise.all(herd.map(({ context }) => a.services.images.image(request(GRID, 'full/333,/0/default.webp'), context)));
+    const answers = await Promise.all(herd.map(({ context }) => images.image(request(GRID, 'full/333,/0/default.webp'), context)));
 
     // Assess
     const key = 'grid/full/333,333/0/default.webp';
     expect(new Set(answers.map((answer) => answer.key))).toEqual(new Set([key]));
-    expect(a.engine.count - before).toBe(1);
+    expect([answered, spy.count]).toEqual([10, 1]);
     expect(bench.since(mark).filter((r) => r === `PUT /recto-derivatives/${key}`)).toHaveLength(1);
     expect(herd.every(({ trace }) => trace.cache === 'miss' && trace.stored === 'created')).toBe(true);
   });

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError, UnavailableError } from '../../lib/errors.js';
 import { probe } from '../../lib/render/index.js';
 import { RECORD_SCHEMA, SourceRecords, type SourceRecord } from '../../lib/service/source-records.js';
-import { SourceStore, type SourceObject } from '../../lib/store/index.js';
+import { DerivativeStore, SourceStore, type SourceObject } from '../../lib/store/index.js';
 import { gridImage } from '../support/fixtures.js';
+import { waitFor } from '../support/wait.js';
 import { rejection, startBench, type Bench, type Container } from './support.js';
 
 let bench: Bench;
@@ -35,6 +36,28 @@ async function storedRecord(identifier: string): Promise<unknown> {
 
 function sourceChanged(): UnavailableError {
   return new UnavailableError('SOURCE_CHANGED', 'replaced while being read', 5);
+}
+
+/**
+ * The container's records again, over its own stores, with a probe held back until `callers`
+ * lookups of the stored record have come back: every caller has then reached the build.
+ */
+function gatedRecords(container: Container, callers: number): { records: SourceRecords; lookups: () => number } {
+  let lookups = 0;
+  class CountingDerivatives extends DerivativeStore {
+    override async getJson<T>(key: string): Promise<T | undefined> {
+      const found = await super.getJson<T>(key);
+      lookups += 1;
+      return found;
+    }
+  }
+  const derivatives = new CountingDerivatives(bench.s3.client, { bucket: bench.s3.derivativeBucket, presignTtlSeconds: 3600 });
+  const { maxInputPixels } = container.config.render;
+  const records = new SourceRecords(container.services.sources, derivatives, '', async (input) => {
+    await waitFor(() => lookups >= callers, 10_000, 5, `${callers} record lookups`);
+    return probe(input, { maxInputPixels });
+  });
+  return { records, lookups: () => lookups };
 }
 
 describe('SourceRecords.get', () => {
@@ -124,16 +147,17 @@ describe('SourceRecords.get', () => {
   it('builds a record asked for by five callers at once only once', async () => {
     // Prepare
     await bench.putSource('crowd', small);
+    const { records } = gatedRecords(a, 5);
     const mark = bench.mark();
 
     // Act
-    const records = await Promise.all(Array.from({ length: 5 }, () => a.services.records.get('crowd')));
+    const got = await Promise.all(Array.from({ length: 5 }, () => records.get('crowd')));
 
     // Assess
     const requests = bench.since(mark);
     expect(requests.filter((r) => r === 'HEAD /recto-sources/crowd')).toHaveLength(1);
     expect(requests.filter((r) => r === 'PUT /recto-derivatives/crowd/source.json')).toHaveLength(1);
-    expect(new Set(records).size).toBe(1);
+    expect(new Set(got).size).toBe(1);
   });
 
   it('with persist false keeps the record in memory only, and the first caller who may write stores it, once', async () => {
@@ -166,19 +190,19 @@ describe('SourceRecords.get', () => {
   it('stores the record when a caller who may write joins a build started by one who may not', async () => {
     // Prepare
     await bench.putSource('joined', small);
+    const { records, lookups } = gatedRecords(a, 2);
     const mark = bench.mark();
 
-    // Act
-    const [readOnly, writer] = await Promise.all([
-      a.services.records.get('joined', undefined, { persist: false }),
-      a.services.records.get('joined', undefined, { persist: true }),
-    ]);
+    // Act: the read-only caller starts the build (held at its probe), then the writer comes.
+    const readOnly = records.get('joined', undefined, { persist: false });
+    await waitFor(() => lookups() === 1, 10_000, 5, 'the first lookup');
+    const writer = await records.get('joined', undefined, { persist: true });
 
     // Assess
     const requests = bench.since(mark);
     expect(requests.filter((r) => r === 'HEAD /recto-sources/joined')).toHaveLength(1);
     expect(requests.filter((r) => r === 'PUT /recto-derivatives/joined/source.json')).toHaveLength(1);
-    expect(writer).toBe(readOnly);
+    expect(writer).toBe(await readOnly);
     expect(await storedRecord('joined')).toEqual(writer);
   });
 
