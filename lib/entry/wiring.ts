@@ -76,7 +76,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const now = overrides.now ?? Date.now;
   const maxInputPixels = config.render.maxInputPixels;
   const memoryBudgetBytes = renderMemoryBudget(config.render.memoryMb);
-  const records = new SourceRecords(sources, derivatives, config.derivativePrefix, async (input) => (await loadRenderer()).probe(input, { maxInputPixels }));
+  const records = new SourceRecords(sources, derivatives, config.derivativePrefix, async (input) => (await loadRenderer()).probe(input, { maxInputPixels }), now);
   const engine = overrides.engine ?? {
     render: async (...args) => (await loadRenderer()).render(...args),
     renderBatch: async (...args) => (await loadRenderer()).renderBatch(...args),

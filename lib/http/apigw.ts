@@ -18,11 +18,12 @@ export function fromGatewayEvent(event: GatewayEvent): HttpRequest {
     const { http, domainName, stage } = event.requestContext;
     return request(http.method, event.rawPath, lowerCase(event.headers), domainName, stage);
   }
-  const headers: Record<string, string> = {};
+  // `headers` holds only the last value of a repeated header; `multiValueHeaders` holds them all,
+  // and wins (two Authorization headers must reach parseBearer as two, to be refused).
+  const headers = lowerCase(event.headers);
   for (const [name, values] of Object.entries(event.multiValueHeaders)) {
     if (values !== undefined && values.length > 0) headers[name.toLowerCase()] = values.join(', ');
   }
-  Object.assign(headers, lowerCase(event.headers));
   // REST APIs give the path without the stage; requestContext.path has it.
   return request(event.httpMethod, event.path, headers, event.requestContext.domainName ?? headers.host ?? 'localhost', event.requestContext.stage);
 }

@@ -132,8 +132,11 @@ export class ImageService {
     // Signing needs no answer from S3: it runs beside the HEAD, so a hit costs one round trip.
     const signing = this.derivatives.presign(key);
     signing.catch(() => undefined); // awaited below; a miss that fails first must not leave it unhandled
-    if (this.#stored.get(key) === true || (!this.#renders.has(key) && (await this.derivatives.exists(key)))) {
-      this.#stored.set(key, true);
+    // Remembered for a fixed window from the HEAD that saw it: a hit from memory does not extend
+    // it, so a purged key is looked up again within the window however often it is asked for.
+    const remembered = this.#stored.get(key) === true;
+    if (remembered || (!this.#renders.has(key) && (await this.derivatives.exists(key)))) {
+      if (!remembered) this.#stored.set(key, true);
       trace.cache = 'hit';
       return { plan, key, location: await signing };
     }

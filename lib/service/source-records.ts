@@ -56,7 +56,7 @@ export interface RecordOptions {
 }
 
 export class SourceRecords {
-  readonly #memory = new TtlCache<SourceRecord>(MEMORY_CAPACITY, MEMORY_TTL_MS);
+  readonly #memory: TtlCache<SourceRecord>;
   readonly #building = new SingleFlight<SourceRecord>();
   /** Identifiers whose record in memory was built for a caller who may not write: not stored yet. */
   readonly #unstored = new Set<string>();
@@ -66,7 +66,10 @@ export class SourceRecords {
     private readonly derivatives: DerivativeStore,
     private readonly prefix: string,
     private readonly probe: Prober,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.#memory = new TtlCache<SourceRecord>(MEMORY_CAPACITY, MEMORY_TTL_MS, now);
+  }
 
   /**
    * The record for an identifier: from memory, else the stored JSON, else built by probing the
