@@ -127,6 +127,8 @@ const DEFAULTS = { headBytes: 64 * 1024, tailBytes: 64 * 1024, ifdWindowBytes: 1
 /** Larger than any real table set (a few hundred bytes) and small enough to keep in JSON. */
 const MAX_JPEG_TABLES_BYTES = 64 * 1024;
 const MAX_SAMPLES_PER_PIXEL = 64;
+/** The most a directory window grows to take in the tile arrays before the values (see windowAfter). */
+const MAX_PREDICTED_ARRAY_BYTES = 256 * 1024;
 /** The chain is followed this far at most: one page past the deepest pyramid probing accepts. */
 const MAX_PAGES_READ = MAX_PYRAMID_LEVELS + 1;
 
@@ -185,12 +187,12 @@ async function readChain(context: Context, firstIfd: number): Promise<{ pages: T
   const seen = new Set<number>();
   const pages: TiffImage[] = [];
   let subifds: Promise<TiffImage[]> = Promise.resolve([]);
-  let next = visit(context, seen, firstIfd, 'page 0');
+  let next = visit(context, seen, firstIfd, 'page 0', context.options.ifdWindowBytes);
   for (let page = 0; ; page++) {
     const ifd = await next;
     const hasNext = ifd.next !== 0 && page + 1 < MAX_PAGES_READ;
     if (hasNext) {
-      next = visit(context, seen, ifd.next, `page ${page + 1}`);
+      next = visit(context, seen, ifd.next, `page ${page + 1}`, windowAfter(context, ifd, 1));
       // Read ahead; a failure is raised when (and if) the loop gets to it.
       next.catch(() => undefined);
     }
@@ -202,10 +204,21 @@ async function readChain(context: Context, firstIfd: number): Promise<{ pages: T
   }
 }
 
-function visit(context: Context, seen: Set<number>, offset: number, part: string): Promise<Ifd> {
+function visit(context: Context, seen: Set<number>, offset: number, part: string, window: number): Promise<Ifd> {
   if (seen.has(offset)) return Promise.reject(corrupt('an IFD chain without loops', part, `a link back to byte ${offset}`));
   seen.add(offset);
-  return readIfd(context.reader, context.layout, offset, part, context.options.ifdWindowBytes);
+  return readIfd(context.reader, context.layout, offset, part, window);
+}
+
+/**
+ * How much to read at the directory of a level `levelsDown` below `ifd`'s. libtiff writes a
+ * directory's small values (sample format, JPEG tables, SubIFD offsets) after its tile arrays, so
+ * a fixed window misses them; a level half the size has a quarter of the tiles, so the window
+ * grows by a quarter of these arrays per level down, and the values come with the directory.
+ */
+function windowAfter(context: Context, ifd: Ifd, levelsDown: number): number {
+  const arrays = [TAG.TILE_OFFSETS, TAG.TILE_BYTE_COUNTS, TAG.STRIP_OFFSETS, TAG.STRIP_BYTE_COUNTS].reduce((sum, tag) => sum + (ifd.entries.get(tag)?.byteLength ?? 0), 0);
+  return context.options.ifdWindowBytes + Math.min(MAX_PREDICTED_ARRAY_BYTES, Math.ceil(arrays / 4 ** levelsDown));
 }
 
 async function readSubifds(context: Context, ifd: Ifd, seen: Set<number>): Promise<TiffImage[]> {
@@ -215,7 +228,7 @@ async function readSubifds(context: Context, ifd: Ifd, seen: Set<number>): Promi
   const offsets = await readIntegers(context.reader, context.layout, entry, 'page 0', MAX_PYRAMID_LEVELS);
   return Promise.all(offsets.map(async (offset, subifd) => {
     const part = `SubIFD ${subifd} of page 0`;
-    return describeImage(context, await visit(context, seen, offset, part), { page: 0, subifd });
+    return describeImage(context, await visit(context, seen, offset, part, windowAfter(context, ifd, subifd + 1)), { page: 0, subifd });
   }));
 }
 
