@@ -196,7 +196,11 @@ async function readChain(context: Context, firstIfd: number): Promise<{ pages: T
       // Read ahead; a failure is raised when (and if) the loop gets to it.
       next.catch(() => undefined);
     }
-    if (page === 0) subifds = readSubifds(context, ifd, seen);
+    if (page === 0) {
+      subifds = readSubifds(context, ifd, seen);
+      // Awaited at the end; a failure meanwhile must not go unhandled if the chain fails first.
+      subifds.catch(() => undefined);
+    }
     pages.push(await describeImage(context, ifd, { page }));
     if (!hasNext || !isPagePyramid(pages)) {
       return { pages, subifds: await subifds, chainComplete: ifd.next === 0 };

@@ -51,14 +51,14 @@ let target: Pixels;
 beforeAll(async () => {
   target = storablePixels(200, 150);
   const rgb = await photo('rgb', 600, 400);
-  const entries = await Promise.all([
+  const files: [string, Promise<Buffer>][] = [
     ['libvips YCbCr', sharpTiff(rgb.clone(), { compression: 'jpeg', tileWidth: 128, quality: 80 })],
     ['libvips RGB', sharpTiff(rgb.clone(), { compression: 'jpeg', tileWidth: 128, quality: 95 })],
     ['libvips grey', sharpTiff(await photo('grey', 600, 400), { compression: 'jpeg', tileWidth: 128, quality: 85 })],
     ['RGB, components 1 2 3', handmadeJpeg(target, 'rgb')],
     ['RGB, components R G B', handmadeJpeg(target, 'rgb-ids')],
-  ].map(async ([name, file]) => [name, await open(await file)] as const));
-  for (const [name, source] of entries) sources.set(name as string, source);
+  ];
+  await Promise.all(files.map(async ([name, file]) => { sources.set(name, await open(await file)); }));
 });
 
 function source(name: string): Source {
