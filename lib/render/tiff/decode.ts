@@ -14,6 +14,7 @@ import type { JpegColour } from './jpeg.js';
 import { decodeLzw } from './lzw.js';
 import type { TiffImage, TiffStructure } from './structure.js';
 import { COMPRESSION, PHOTOMETRIC, compressionName } from './tags.js';
+import { tiledLayout } from './tiles.js';
 
 const inflateAsync = promisify(inflate);
 
@@ -64,8 +65,9 @@ export function pixelFormat(image: TiffImage): PixelFormat {
     throw unsupported('grey or RGB with at most one alpha', part, `${colour} colour and ${alpha} extra samples`);
   }
   assertPhotometric(image, colour, part);
-  if (image.compression === COMPRESSION.JPEG && (bits !== 8 || alpha > 0 || image.predictor !== 1)) {
-    throw unsupported('8-bit grey or colour JPEG without alpha', part, `${bits}-bit, ${channels} samples`);
+  // libvips cannot read min-is-white JPEG either: refusing it keeps both paths alike.
+  if (image.compression === COMPRESSION.JPEG && (bits !== 8 || alpha > 0 || image.predictor !== 1 || image.photometric === PHOTOMETRIC.MIN_IS_WHITE)) {
+    throw unsupported('8-bit min-is-black grey or colour JPEG without alpha', part, `${bits}-bit, ${channels} samples, photometric ${image.photometric}`);
   }
   return { channels, bitsPerSample: bits, premultiplied: image.extraSamples[0] === 1 };
 }
@@ -98,15 +100,22 @@ export function isDecodable(image: TiffImage): boolean {
  */
 export async function decodeTile(structure: Pick<TiffStructure, 'byteOrder'>, image: TiffImage, bytes: Buffer): Promise<DecodedTile> {
   const format = pixelFormat(image);
-  if (image.layout.kind !== 'tiled') throw unsupported('a tiled image', 'the image', 'strips');
-  const { tileWidth: width, tileHeight: height } = image.layout;
-  if (image.compression === COMPRESSION.JPEG) return decodeJpegTile(image, bytes, width, height, format.channels);
-  const expectedBytes = width * height * format.channels * (format.bitsPerSample / 8);
-  const raw = await decompress(image.compression, bytes, expectedBytes);
-  const samples = format.bitsPerSample === 16 ? toHost16(raw, structure.byteOrder === 'II') : Buffer.from(raw);
-  if (image.predictor === 2) undoHorizontalPredictor(samples, width, height, format.channels, format.bitsPerSample);
+  const { tileWidth: width, tileHeight: height } = tiledLayout(image);
+  const samples = image.compression === COMPRESSION.JPEG
+    ? await decodeJpegTile(image, bytes, width, height, format.channels)
+    : await decodeSamples(structure, image, bytes, width, height, format);
   if (image.photometric === PHOTOMETRIC.MIN_IS_WHITE) invertColour(samples, format.channels - image.extraSamples.length, format.channels, format.bitsPerSample);
   return { data: samples, width, height, channels: format.channels, bitsPerSample: format.bitsPerSample };
+}
+
+/** Samples of a tile stored without JPEG: decompressed, in this machine's byte order, predictor undone. */
+async function decodeSamples(structure: Pick<TiffStructure, 'byteOrder'>, image: TiffImage, bytes: Buffer, width: number, height: number, format: PixelFormat): Promise<Buffer> {
+  const expectedBytes = width * height * format.channels * (format.bitsPerSample / 8);
+  const raw = await decompress(image.compression, bytes, expectedBytes);
+  // Uncompressed samples are a view of the bytes read (shared with other tiles): copy before changing them.
+  const samples = format.bitsPerSample === 16 ? toHost16(raw, structure.byteOrder === 'II') : image.compression === COMPRESSION.NONE ? Buffer.from(raw) : raw;
+  if (image.predictor === 2) undoHorizontalPredictor(samples, width, height, format.channels, format.bitsPerSample);
+  return samples;
 }
 
 /** The decompressed bytes, at least `expectedBytes` of them (the rest is dropped). */
@@ -121,7 +130,8 @@ async function decompress(compression: number, bytes: Buffer, expectedBytes: num
     case COMPRESSION.DEFLATE:
     case COMPRESSION.ADOBE_DEFLATE:
       try {
-        raw = await inflateAsync(bytes, { maxOutputLength: expectedBytes });
+        // One output chunk the size of the tile: one pass on the thread pool instead of one per 16 KiB.
+        raw = await inflateAsync(bytes, { maxOutputLength: expectedBytes, chunkSize: Math.max(64, expectedBytes) });
       } catch (error) {
         // A stream longer than the tile is cut at the tile, as libtiff cuts it.
         if (isOutputLimit(error)) return inflateCut(bytes, expectedBytes);
@@ -212,7 +222,7 @@ export function jpegTables(image: TiffImage): Buffer | undefined {
   return image.jpegTables === undefined ? undefined : Buffer.from(image.jpegTables, 'base64');
 }
 
-async function decodeJpegTile(image: TiffImage, bytes: Buffer, width: number, height: number, channels: 1 | 2 | 3 | 4): Promise<DecodedTile> {
+async function decodeJpegTile(image: TiffImage, bytes: Buffer, width: number, height: number, channels: number): Promise<Buffer> {
   const jpeg = standaloneJpeg(jpegTables(image), bytes, jpegColour(image));
   let decoded: { data: Buffer; info: OutputInfo };
   try {
@@ -227,5 +237,5 @@ async function decodeJpegTile(image: TiffImage, bytes: Buffer, width: number, he
   if (info.width !== width || info.height !== height || info.channels !== channels) {
     throw corrupt(`a ${width}x${height} JPEG tile of ${channels} channels`, 'a JPEG tile', `${info.width}x${info.height}x${info.channels}`);
   }
-  return { data: decoded.data, width, height, channels, bitsPerSample: 8 };
+  return decoded.data;
 }

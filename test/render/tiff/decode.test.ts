@@ -121,8 +121,9 @@ describe('pixelFormat', () => {
     ['CMYK', { samplesPerPixel: 4, photometric: 5, bitsPerSample: [8, 8, 8, 8], sampleFormat: [1, 1, 1, 1] }, /grey or RGB/],
     ['uncompressed YCbCr', { photometric: 6 }, /photometric 2/],
     ['two alpha channels', { samplesPerPixel: 5, extraSamples: [2, 2], bitsPerSample: [8, 8, 8, 8, 8], sampleFormat: [1, 1, 1, 1, 1] }, /at most one alpha/],
-    ['16-bit JPEG', { compression: 7, compressionName: 'jpeg', bitsPerSample: [16, 16, 16] }, /8-bit grey or colour JPEG/],
-    ['JPEG with alpha', { compression: 7, compressionName: 'jpeg', samplesPerPixel: 4, extraSamples: [2], bitsPerSample: [8, 8, 8, 8], sampleFormat: [1, 1, 1, 1] }, /8-bit grey or colour JPEG/],
+    ['16-bit JPEG', { compression: 7, compressionName: 'jpeg', bitsPerSample: [16, 16, 16] }, /8-bit min-is-black grey or colour JPEG/],
+    ['JPEG with alpha', { compression: 7, compressionName: 'jpeg', samplesPerPixel: 4, extraSamples: [2], bitsPerSample: [8, 8, 8, 8], sampleFormat: [1, 1, 1, 1] }, /8-bit min-is-black grey or colour JPEG/],
+    ['min-is-white JPEG (libvips cannot read it either)', { compression: 7, compressionName: 'jpeg', samplesPerPixel: 1, photometric: 0, bitsPerSample: [8], sampleFormat: [1] }, /8-bit min-is-black grey or colour JPEG/],
     ['strips', { layout: { kind: 'striped', rowsPerStrip: 8 } }, /a tiled image/],
     ['huge tiles', { layout: { kind: 'tiled', tileWidth: 8192, tileHeight: 8192, across: 1, down: 1 } }, /tiles of at most/],
   ] as const)('names %s as not supported', async (_name, change, message) => {
