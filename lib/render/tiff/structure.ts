@@ -275,21 +275,12 @@ async function describeImage(context: Context, ifd: Ifd, id: { readonly page: nu
   ]);
   const width = required(scalars.width, 'ImageWidth', part);
   const height = required(scalars.height, 'ImageLength', part);
-  const samplesPerPixel = scalars.samplesPerPixel ?? 1;
-  if (samplesPerPixel < 1 || samplesPerPixel > MAX_SAMPLES_PER_PIXEL) throw corrupt(`1 to ${MAX_SAMPLES_PER_PIXEL} samples per pixel`, part, samplesPerPixel);
-  const planarConfiguration = scalars.planarConfiguration ?? 1;
-  if (planarConfiguration !== 1 && planarConfiguration !== 2) throw corrupt('planar configuration 1 or 2', part, planarConfiguration);
+  const samples = describeSamples(scalars, arrays, part);
   const layout = tiled ? tiledLayout(scalars, width, height, part) : stripedLayout(scalars, height, part);
-  const chunks = chunkCount(layout, height) * (planarConfiguration === 2 ? samplesPerPixel : 1);
-  for (const [name, ref] of [['offsets', offsets], ['byte counts', byteCounts]] as const) {
-    if (ref.count < chunks) throw corrupt(`${chunks} ${layout.kind === 'tiled' ? 'tile' : 'strip'} ${name}`, part, ref.count);
-  }
-  const photometric = scalars.photometric ?? (samplesPerPixel >= 3 ? PHOTOMETRIC.RGB : PHOTOMETRIC.MIN_IS_BLACK);
-  const compression = scalars.compression ?? 1;
-  const extraSamples = arrays.extraSamples ?? [];
-  if (extraSamples.length >= samplesPerPixel && extraSamples.length > 0) throw corrupt(`fewer extra samples than the ${samplesPerPixel} samples per pixel`, part, extraSamples.length);
+  assertChunkArrays(layout, height, samples, [offsets, byteCounts], part);
   const icc = ifd.entries.get(TAG.ICC_PROFILE);
   if (icc !== undefined) assertInside(icc, context.layout, part);
+  const compression = scalars.compression ?? 1;
   const orientation = scalars.orientation ?? 1;
   return {
     page: id.page,
@@ -301,20 +292,45 @@ async function describeImage(context: Context, ifd: Ifd, id: { readonly page: nu
     layout,
     compression,
     compressionName: compressionName(compression),
-    photometric,
-    samplesPerPixel,
-    bitsPerSample: perSample(arrays.bitsPerSample, samplesPerPixel, 1, 'BitsPerSample', part),
-    sampleFormat: perSample(arrays.sampleFormat, samplesPerPixel, 1, 'SampleFormat', part),
-    planarConfiguration,
+    ...samples,
     predictor: scalars.predictor ?? 1,
-    extraSamples,
     ...(jpegTables === undefined ? {} : { jpegTables: jpegTables.toString('base64') }),
-    ...(photometric === PHOTOMETRIC.YCBCR ? { ycbcrSubsampling: subsampling(arrays.ycbcrSubsampling, part) } : {}),
+    ...(samples.photometric === PHOTOMETRIC.YCBCR ? { ycbcrSubsampling: subsampling(arrays.ycbcrSubsampling, part) } : {}),
     orientation: Number.isInteger(orientation) && orientation >= 1 && orientation <= 8 ? orientation : 1,
     ...(icc === undefined ? {} : { iccProfile: { offset: icc.valueOffset, length: icc.byteLength } }),
     offsets,
     byteCounts,
   };
+}
+
+type Samples = Pick<TiffImage, 'photometric' | 'samplesPerPixel' | 'bitsPerSample' | 'sampleFormat' | 'planarConfiguration' | 'extraSamples'>;
+
+/** What a pixel is made of, with the defaults TIFF gives absent tags. */
+function describeSamples(scalars: Scalars, arrays: SampleArrays, part: string): Samples {
+  const samplesPerPixel = scalars.samplesPerPixel ?? 1;
+  if (samplesPerPixel < 1 || samplesPerPixel > MAX_SAMPLES_PER_PIXEL) throw corrupt(`1 to ${MAX_SAMPLES_PER_PIXEL} samples per pixel`, part, samplesPerPixel);
+  const planarConfiguration = scalars.planarConfiguration ?? 1;
+  if (planarConfiguration !== 1 && planarConfiguration !== 2) throw corrupt('planar configuration 1 or 2', part, planarConfiguration);
+  const extraSamples = arrays.extraSamples ?? [];
+  if (extraSamples.length > 0 && extraSamples.length >= samplesPerPixel) throw corrupt(`fewer extra samples than the ${samplesPerPixel} samples per pixel`, part, extraSamples.length);
+  return {
+    // Required by the specification; libtiff guesses the same way when a writer leaves it out.
+    photometric: scalars.photometric ?? (samplesPerPixel >= 3 ? PHOTOMETRIC.RGB : PHOTOMETRIC.MIN_IS_BLACK),
+    samplesPerPixel,
+    bitsPerSample: perSample(arrays.bitsPerSample, samplesPerPixel, 1, 'BitsPerSample', part),
+    sampleFormat: perSample(arrays.sampleFormat, samplesPerPixel, 1, 'SampleFormat', part),
+    planarConfiguration,
+    extraSamples,
+  };
+}
+
+/** Both arrays must have an entry for every tile or strip (every plane's, when planes are separate). */
+function assertChunkArrays(layout: TiledLayout | StripedLayout, height: number, samples: Samples, arrays: readonly [NumberArrayRef, NumberArrayRef], part: string): void {
+  const chunks = chunkCount(layout, height) * (samples.planarConfiguration === 2 ? samples.samplesPerPixel : 1);
+  const kind = layout.kind === 'tiled' ? 'tile' : 'strip';
+  arrays.forEach((array, i) => {
+    if (array.count < chunks) throw corrupt(`${chunks} ${kind} ${i === 0 ? 'offsets' : 'byte counts'}`, part, array.count);
+  });
 }
 
 async function readScalars(context: Context, ifd: Ifd, part: string): Promise<Scalars> {

@@ -92,19 +92,16 @@ export async function readTileLocations(
   for (const index of indexes) {
     if (!Number.isInteger(index) || index < 0 || index >= across * down) throw new TypeError(`Expected a tile index below ${across * down} for a tile read but received ${index}`);
   }
-  const littleEndian = structure.byteOrder === 'II';
   const arrays = [image.offsets, image.byteCounts];
-  const missing = arrays.flatMap((array, which) => (array.values === undefined ? indexes.map((index) => ({ which, index })) : []));
-  const spans = missing.map(({ which, index }) => elementSpan(arrays[which] ?? image.offsets, index));
+  // Only the arrays the description does not hold are read, both in the same round.
+  const spans = arrays.flatMap((array) => (array.values === undefined ? indexes.map((index) => elementSpan(array, index)) : []));
   const fetched = await fetchSpans(read, spans, { maxGapBytes: options.maxGapBytes ?? 4096, maxRangeBytes: 1024 * 1024, concurrency: options.concurrency ?? 8 }, stats);
-  const found = new Map<string, number>();
-  missing.forEach(({ which, index }, i) => {
-    const bytes = fetched[i];
-    const array = arrays[which];
-    if (bytes !== undefined && array !== undefined) found.set(`${which}:${index}`, readUint(bytes, 0, ARRAY_TYPE_SIZES[array.type], { littleEndian }));
-  });
-  const valueOf = (which: number, index: number): number => arrays[which]?.values?.[index] ?? found.get(`${which}:${index}`) ?? 0;
-  return indexes.map((index) => checkedLocation(structure, image, index, valueOf(0, index), valueOf(1, index)));
+  let next = 0;
+  const [offsets = [], byteCounts = []] = arrays.map((array) => indexes.map((index) => {
+    if (array.values !== undefined) return array.values[index] ?? 0;
+    return readUint(fetched[next++] ?? Buffer.alloc(8), 0, ARRAY_TYPE_SIZES[array.type], { littleEndian: structure.byteOrder === 'II' });
+  }));
+  return indexes.map((index, i) => checkedLocation(structure, image, index, offsets[i] ?? 0, byteCounts[i] ?? 0));
 }
 
 function elementSpan(array: NumberArrayRef, index: number): ByteSpan {
