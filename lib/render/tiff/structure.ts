@@ -314,7 +314,7 @@ function describeSamples(scalars: Scalars, arrays: SampleArrays, part: string): 
   const extraSamples = arrays.extraSamples ?? [];
   if (extraSamples.length > 0 && extraSamples.length >= samplesPerPixel) throw corrupt(`fewer extra samples than the ${samplesPerPixel} samples per pixel`, part, extraSamples.length);
   return {
-    // Required by the specification; libtiff guesses the same way when a writer leaves it out.
+    // TIFF requires the tag; libtiff guesses the same way when a writer leaves it out.
     photometric: scalars.photometric ?? (samplesPerPixel >= 3 ? PHOTOMETRIC.RGB : PHOTOMETRIC.MIN_IS_BLACK),
     samplesPerPixel,
     bitsPerSample: perSample(arrays.bitsPerSample, samplesPerPixel, 1, 'BitsPerSample', part),

@@ -1,4 +1,4 @@
-/** TIFF tag numbers, field types and compression codes, as the TIFF 6.0 and BigTIFF layouts define them. */
+/** TIFF tag numbers, field types (classic TIFF's and BigTIFF's) and compression codes. */
 
 export const TAG = {
   NEW_SUBFILE_TYPE: 254,

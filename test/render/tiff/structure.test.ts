@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../../lib/config.js';
 import { probe } from '../../../lib/render/index.js';
+import { readTiffTileSize } from '../../../lib/render/tiff.js';
 import { readTiffStructure, readTileLocations, tilesCovering } from '../../../lib/render/tiff/index.js';
 import type { TiffStructure } from '../../../lib/render/tiff/index.js';
 import { pagesToSubifds } from '../../support/fixtures.js';
@@ -65,6 +66,7 @@ describe('readTiffStructure on files sharp wrote', () => {
       expect(image.offsets.count).toBe(image.byteCounts.count);
     }
     expect(structure.images.map((i) => i.newSubfileType)).toEqual([0, 1, 1, 1]);
+    expect(await readTiffTileSize(file())).toEqual(tile);
     await expectSizesMatchSharp(file(), structure);
   });
 
