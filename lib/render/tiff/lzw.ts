@@ -2,6 +2,10 @@
  * TIFF's LZW: codes MSB-first, 9 to 12 bits wide, 256 clears the table, 257 ends the data, and
  * the width grows one code early (at 511, 1023 and 2047 entries) as libtiff's encoder does. The
  * pre-1992 "old-style" variant (LSB-first) is not read.
+ *
+ * Every table entry is the previous code's string plus one byte, and both were written to the
+ * output one after the other: so an entry is kept as a (start, length) slice of the output and
+ * decoding a code is a forward copy, without per-entry prefix chains.
  */
 import { corrupt, unsupported } from './failure.js';
 
@@ -23,20 +27,16 @@ export function decodeLzw(input: Uint8Array, expectedBytes: number): Buffer {
   if (input.length >= 2 && input[0] === 0 && ((input[1] ?? 0) & 1) === 1) {
     throw unsupported('TIFF LZW (MSB-first)', 'an LZW tile', 'old-style LZW');
   }
-  // The longest string is 4096 bytes: slack past the end lets a string be written whole.
+  // A string is at most 4096 bytes: slack past the end lets the last one be written whole.
   const out = Buffer.alloc(expectedBytes + TABLE_SIZE);
-  const prefix = new Uint16Array(TABLE_SIZE);
-  const suffix = new Uint8Array(TABLE_SIZE);
+  const start = new Int32Array(TABLE_SIZE);
   const length = new Uint16Array(TABLE_SIZE);
-  const first = new Uint8Array(TABLE_SIZE);
-  for (let i = 0; i < 256; i++) {
-    suffix[i] = i;
-    first[i] = i;
-    length[i] = 1;
-  }
   let next = FIRST_FREE;
   let width = 9;
-  let previous = -1;
+  let mask = (1 << width) - 1;
+  // Where the previous code's string was written, and its length; -1 right after a clear.
+  let previousStart = -1;
+  let previousLength = 0;
   let written = 0;
   let bits = 0;
   let bitCount = 0;
@@ -48,47 +48,46 @@ export function decodeLzw(input: Uint8Array, expectedBytes: number): Buffer {
     }
     if (bitCount < width) break;
     bitCount -= width;
-    const code = (bits >>> bitCount) & ((1 << width) - 1);
+    const code = (bits >>> bitCount) & mask;
     if (code === END) break;
     if (code === CLEAR) {
       next = FIRST_FREE;
       width = 9;
-      previous = -1;
+      mask = (1 << width) - 1;
+      previousStart = -1;
       continue;
     }
-    if (previous === -1) {
-      if (code > 255) throw corrupt('a literal after an LZW clear code', 'an LZW tile', code);
+    const here = written;
+    if (code < 256) {
       out[written++] = code;
-      previous = code;
-      continue;
+    } else if (previousStart < 0) {
+      throw corrupt('a literal after an LZW clear code', 'an LZW tile', code);
+    } else if (code < next) {
+      written = copy(out, start[code] ?? 0, length[code] ?? 0, written);
+    } else if (code === next) {
+      // Not in the table yet (KwKwK): the previous string plus its own first byte.
+      written = copy(out, previousStart, previousLength, written);
+      out[written] = out[here] ?? 0;
+      written++;
+    } else {
+      throw corrupt(`an LZW code up to ${next}`, 'an LZW tile', code);
     }
-    if (code > next) throw corrupt(`an LZW code up to ${next}`, 'an LZW tile', code);
-    // A code not yet in the table (KwKwK) is the previous string plus its own first byte.
-    const source = code === next ? previous : code;
-    const firstByte = first[source] ?? 0;
-    written = writeString(out, written, source, prefix, suffix, length);
-    if (code === next) out[written++] = first[previous] ?? 0;
-    if (next >= TABLE_SIZE) throw corrupt('an LZW clear code before the table overflows', 'an LZW tile', `code ${next}`);
-    prefix[next] = previous;
-    suffix[next] = code === next ? (first[previous] ?? 0) : firstByte;
-    length[next] = (length[previous] ?? 0) + 1;
-    first[next] = first[previous] ?? 0;
-    next++;
-    if (next >= (1 << width) - 1 && width < MAX_WIDTH) width++;
-    previous = code;
+    if (previousStart >= 0) {
+      if (next >= TABLE_SIZE) throw corrupt('an LZW clear code before the table overflows', 'an LZW tile', `code ${next}`);
+      start[next] = previousStart;
+      length[next] = previousLength + 1;
+      next++;
+      if (next >= mask && width < MAX_WIDTH) mask = (1 << ++width) - 1;
+    }
+    previousStart = here;
+    previousLength = written - here;
   }
   if (written < expectedBytes) throw corrupt(`${expectedBytes} bytes of LZW data`, 'an LZW tile', `${written} bytes`);
   return out.subarray(0, expectedBytes);
 }
 
-/** Write the string of `code` at `at`, back to front along its prefix chain; the new end. */
-function writeString(out: Buffer, at: number, code: number, prefix: Uint16Array, suffix: Uint8Array, length: Uint16Array): number {
-  const size = length[code] ?? 0;
-  let position = at + size - 1;
-  let current = code;
-  for (let i = 0; i < size; i++) {
-    out[position--] = suffix[current] ?? 0;
-    current = prefix[current] ?? 0;
-  }
-  return at + size;
+/** Copy `size` bytes from `from` to `to` (an earlier part of the output to its end); the new end. */
+function copy(out: Buffer, from: number, size: number, to: number): number {
+  for (let i = 0; i < size; i++) out[to + i] = out[from + i] ?? 0;
+  return to + size;
 }
