@@ -3,7 +3,11 @@
  * open hundreds of connections or queue hundreds of decodes (each holds a tile's pixels) at once.
  */
 
-/** At most `limit` calls of `run` in flight; the others wait in order. */
+/**
+ * At most `limit` calls of `run` in flight; the others wait in order.
+ *
+ * @throws RangeError from the constructor for a limit that is not a whole number of at least 1.
+ */
 export class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];

@@ -20,6 +20,7 @@ export interface ReadStats {
   bytes: number;
 }
 
+/** Stats of nothing read yet, to be counted into. */
 export function emptyStats(): ReadStats {
   return { rounds: 0, requests: 0, bytes: 0 };
 }

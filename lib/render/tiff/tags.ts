@@ -48,6 +48,7 @@ export const FIELD_TYPES = {
 
 export type FieldType = keyof typeof FIELD_TYPES;
 
+/** Whether `type` is a field type this reader decodes (entries of other types are skipped). */
 export function isFieldType(type: number): type is FieldType {
   return type in FIELD_TYPES;
 }

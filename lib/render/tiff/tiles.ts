@@ -69,6 +69,11 @@ export function tileArea(image: TiffImage, index: number): Rect {
   return { x, y, width: Math.min(tileWidth, image.width - x), height: Math.min(tileHeight, image.height - y) };
 }
 
+/**
+ * Check that `rect` is a rectangle of whole pixels inside `image`.
+ *
+ * @throws TypeError when it is not (rectangles come from the renderer's own maths: a caller bug).
+ */
 export function assertInsideImage(image: TiffImage, rect: Rect): void {
   const whole = [rect.x, rect.y, rect.width, rect.height].every(Number.isInteger);
   if (!whole || rect.x < 0 || rect.y < 0 || rect.width < 1 || rect.height < 1 || rect.x + rect.width > image.width || rect.y + rect.height > image.height) {
