@@ -14,11 +14,14 @@ import type { Config } from '../config.js';
 import { QueueSender } from '../queue/index.js';
 import { estimateRenderSeconds, renderMemoryBudget } from '../render/estimate.js';
 import type * as RenderModuleNamespace from '../render/index.js';
+import { describeTiff } from '../render/tiff/describe.js';
+import { readTiffStructure } from '../render/tiff/structure.js';
 import { BackgroundDeferrer, QueueDeferrer } from '../service/deferral.js';
 import { ImageService, type Deferrer } from '../service/images.js';
 import { loadPresets, type Presets } from '../service/presets.js';
 import { Prewarmer } from '../service/prewarm.js';
 import { PRODUCE_DEFAULTS, Producer, type RenderEngine } from '../service/produce.js';
+import { SourceRanges } from '../service/source-ranges.js';
 import { SourceRecords } from '../service/source-records.js';
 import { createStorage, type Storage, type StorageOverrides } from './storage.js';
 
@@ -76,14 +79,18 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const now = overrides.now ?? Date.now;
   const maxInputPixels = config.render.maxInputPixels;
   const memoryBudgetBytes = renderMemoryBudget(config.render.memoryMb);
-  const records = new SourceRecords(sources, derivatives, config.derivativePrefix, async (input) => (await loadRenderer()).probe(input, { maxInputPixels }), now);
+  const records = new SourceRecords(sources, derivatives, config.derivativePrefix, {
+    whole: async (input) => (await loadRenderer()).probe(input, { maxInputPixels }),
+    // A tiled TIFF is described from its directories, without loading the renderer.
+    ranged: async (read, bytes) => describeTiff((await readTiffStructure(read, bytes)).structure),
+  }, now);
   const engine = overrides.engine ?? {
     render: async (...args) => (await loadRenderer()).render(...args),
     renderBatch: async (...args) => (await loadRenderer()).renderBatch(...args),
     // The configured WebP effort: a slower encoder must not look as quick as the default one.
     estimateRenderSeconds: (plan, source) => estimateRenderSeconds(plan, source, { webpEffort: config.render.encode.webpEffort }),
   };
-  const producer = new Producer(sources, derivatives, engine, { render: { encode: config.render.encode, maxInputPixels, memoryBudgetBytes }, concurrency: PRODUCE_DEFAULTS.concurrency }, now);
+  const producer = new Producer(sources, derivatives, engine, { render: { encode: config.render.encode, maxInputPixels, memoryBudgetBytes }, concurrency: PRODUCE_DEFAULTS.concurrency }, now, new SourceRanges(sources));
   const queue = config.prewarmQueueUrl === undefined ? undefined : new QueueSender(overrides.sqs ?? new SQSClient({}), config.prewarmQueueUrl);
   const images = new ImageService(
     records,

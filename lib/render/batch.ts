@@ -21,7 +21,7 @@ import { MEDIA_TYPES, type Plan, type Rect, type Size } from '../iiif/index.js';
 import { encoderSettings } from './encode.js';
 import { toRenderError } from './failure.js';
 import type { SourceProbe } from './probe.js';
-import { applyEncoder, applyQuality, openSource, type RenderResult } from './render.js';
+import { applyEncoder, applyQuality, fileOrBytes, openRegion, openSource, passthroughIndex, rangedInput, type RenderInput, type RenderResult } from './render.js';
 import { route, type LoadSpec } from './route.js';
 import { configureSharp } from './setup.js';
 
@@ -43,11 +43,9 @@ export interface BatchRenderOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The source file, and a way to make sure it is still on disk before opening it again. */
+/** The source, opened again before each decode (a file the /tmp cache may evict is fetched again). */
 export interface BatchInput {
-  readonly path: string;
-  /** The path again (the /tmp cache may evict and fetch again): called before each decode. */
-  readonly refresh?: () => Promise<string>;
+  open(): Promise<RenderInput>;
 }
 
 export interface BatchHandlers {
@@ -69,6 +67,8 @@ const BATCH_DEFAULTS = {
 /** A level decoded (or to be decoded) once for many plans. */
 interface DecodeGroup {
   readonly load: LoadSpec;
+  /** Index of the level opened (route's `level`). */
+  readonly levelIndex: number;
   /** The level's size (stored orientation, which is display orientation here). */
   readonly level: Size;
   readonly bands: readonly Band[];
@@ -99,18 +99,20 @@ export function planBatch(items: readonly BatchItem[], source: SourceProbe, opti
   // are render()'s alone.
   const shareable = source.orientation === 1 && !source.hasAlpha && source.depth === 'uchar';
   const singles: BatchItem[] = [];
-  const byLevel = new Map<string, { load: LoadSpec; level: Size; members: { item: BatchItem; cut: Rect; scaled: Size }[] }>();
+  const byLevel = new Map<string, { load: LoadSpec; levelIndex: number; level: Size; members: { item: BatchItem; cut: Rect; scaled: Size }[] }>();
   for (const item of items) {
-    const chosen = route(item.plan, source, { inputIsPath: true });
+    const chosen = route(item.plan, source, { inputIsPath: source.tiff === undefined });
     const plain = chosen.residualDegrees === 0 && !chosen.transform.flop && chosen.transform.quarterTurns === 0;
-    if (!shareable || !plain || chosen.extract === undefined || (chosen.strategy !== 'level' && chosen.strategy !== 'direct')) {
+    // A stored tile passed through is read, not decoded: render() does it alone.
+    const stored = passthroughIndex(item.plan, chosen, source) !== undefined;
+    if (!shareable || !plain || stored || chosen.extract === undefined || (chosen.strategy !== 'level' && chosen.strategy !== 'direct')) {
       singles.push(item);
       continue;
     }
     const id = `${chosen.level}:${chosen.load.page ?? ''}:${chosen.load.subifd ?? ''}:${chosen.load.shrink ?? ''}`;
     let group = byLevel.get(id);
     if (group === undefined) {
-      group = { load: chosen.load, level: chosen.loaded, members: [] };
+      group = { load: chosen.load, levelIndex: chosen.level, level: chosen.loaded, members: [] };
       byLevel.set(id, group);
     }
     group.members.push({ item, cut: chosen.extract, scaled: chosen.scaled });
@@ -130,7 +132,7 @@ export function planBatch(items: readonly BatchItem[], source: SourceProbe, opti
       singles.push(...group.members.map((member) => member.item));
       continue;
     }
-    groups.push({ load: group.load, level: group.level, bands });
+    groups.push({ load: group.load, levelIndex: group.levelIndex, level: group.level, bands });
   }
   return { groups, singles };
 }
@@ -177,12 +179,11 @@ type Settled<T> = { readonly ok: T } | { readonly error: unknown } | { readonly 
 export async function renderBatch(input: BatchInput, source: SourceProbe, items: readonly BatchItem[], options: BatchRenderOptions, handlers: BatchHandlers): Promise<void> {
   configureSharp();
   const plan = planBatch(items, source, options);
-  const context = { maxInputPixels: options.maxInputPixels, input: input.path };
-  const open = async (): Promise<string> => (input.refresh === undefined ? input.path : input.refresh());
+  const context = { maxInputPixels: options.maxInputPixels };
 
   async function* tasks(): AsyncGenerator<() => Promise<void>> {
     for (const group of plan.groups) {
-      const decode = (band: Band): Promise<Settled<Decoded>> => open().then((path) => decodeBand(path, source, group, band, options.maxInputPixels)).then(
+      const decode = (band: Band): Promise<Settled<Decoded>> => input.open().then((opened) => decodeBand(opened, source, group, band, options.maxInputPixels)).then(
         (ok) => ({ ok }),
         (error: unknown) => (error instanceof Unshareable ? { unshareable: true } : { error: toRenderError(error, context) }),
       );
@@ -254,15 +255,21 @@ export async function renderBatch(input: BatchInput, source: SourceProbe, items:
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
 }
 
-/** Decode a band of a level into raw pixels, opening the level with render()'s own openSource. */
-async function decodeBand(input: string, source: SourceProbe, group: DecodeGroup, band: Band, maxInputPixels: number): Promise<Decoded> {
+/** Decode a band of a level into raw pixels, opening the level as render() does (openSource, openRegion). */
+async function decodeBand(input: RenderInput, source: SourceProbe, group: DecodeGroup, band: Band, maxInputPixels: number): Promise<Decoded> {
   // Shared decodes are of opaque sources only (planBatch), so the output format, which decides
   // only whether alpha is flattened, does not change the pixels: any member's will do.
   const format = band.items[0]?.item.plan.format ?? 'png';
-  let pipeline = openSource(input, group.load, source, maxInputPixels, format);
   const { rect } = band;
-  if (rect.x !== 0 || rect.y !== 0 || rect.width !== group.level.width || rect.height !== group.level.height) {
-    pipeline = pipeline.extract({ left: rect.x, top: rect.y, width: rect.width, height: rect.height });
+  const ranged = rangedInput(input, source);
+  let pipeline;
+  if (ranged !== undefined) {
+    pipeline = await openRegion(ranged, source, group.levelIndex, rect, maxInputPixels, format);
+  } else {
+    pipeline = openSource(fileOrBytes(input), group.load, source, maxInputPixels, format);
+    if (rect.x !== 0 || rect.y !== 0 || rect.width !== group.level.width || rect.height !== group.level.height) {
+      pipeline = pipeline.extract({ left: rect.x, top: rect.y, width: rect.width, height: rect.height });
+    }
   }
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 1 && info.channels !== 3) throw new Unshareable(`${info.channels} channels`);

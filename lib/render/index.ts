@@ -5,8 +5,8 @@
  */
 export { probe, SOURCE_FORMATS, PYRAMID_KINDS } from './probe.js';
 export type { SourceProbe, SourceFormat, PyramidKind, ProbeOptions } from './probe.js';
-export { render, openSource, applyQuality, applyEncoder, BITONAL_THRESHOLD, MAX_OUTPUT_SIDE } from './render.js';
-export type { RenderOptions, RenderResult } from './render.js';
+export { render, openSource, openRegion, applyQuality, applyEncoder, BITONAL_THRESHOLD, MAX_OUTPUT_SIDE } from './render.js';
+export type { RenderOptions, RenderResult, RenderInput, RangedInput } from './render.js';
 export { estimateRenderSeconds, estimateRenderBytes, renderMemoryBudget, assertRenderMemory, LAMBDA_SLOWDOWN, PROCESS_RESERVE_BYTES } from './estimate.js';
 export type { EstimateOptions } from './estimate.js';
 export { configureSharp } from './setup.js';

@@ -12,6 +12,7 @@ import { toRenderError } from './failure.js';
 import { levelScale, orientationTransform, transformSize } from './geometry.js';
 import { readHead, sniffFormat } from './sniff.js';
 import { readTiffTileSize } from './tiff.js';
+import type { TiffStructure } from './tiff/structure.js';
 
 /** Source formats Recto decodes, by sharp's name. Anything else is a 501 naming the format. */
 export const SOURCE_FORMATS = ['jpeg', 'png', 'tiff', 'webp', 'gif'] as const;
@@ -47,6 +48,12 @@ export interface SourceProbe {
   readonly pages: number;
   /** For a pyramid (more than one level): pages of the file or SubIFDs of its first page. */
   readonly pyramid?: PyramidKind;
+  /**
+   * A tiled TIFF whose every level the tile decoder reads: its structure, read by ranges. With
+   * it, renders read only the tiles under the region (lib/render/tiff); the pixel limit then
+   * bounds the pixels decoded, not the master's size.
+   */
+  readonly tiff?: TiffStructure;
 }
 
 export interface ProbeOptions {

@@ -7,7 +7,7 @@ import type { Sharp, SharpOptions } from 'sharp';
 import type { EncodeConfig } from '../config.js';
 import { IiifRequestError, SourceError, UnsupportedError, expected } from '../errors.js';
 import { MEDIA_TYPES, RENDERABLE_FORMATS } from '../iiif/types.js';
-import type { Plan, RenderableFormat } from '../iiif/types.js';
+import type { Plan, Rect, RenderableFormat } from '../iiif/types.js';
 import { encoderSettings } from './encode.js';
 import type { EncoderSettings } from './encode.js';
 import { assertRenderMemory } from './estimate.js';
@@ -18,6 +18,22 @@ import type { SourceProbe } from './probe.js';
 import { canTakeLoadOptions, route } from './route.js';
 import type { LoadSpec, RenderRoute } from './route.js';
 import { configureSharp } from './setup.js';
+import { levelImage, readRegion } from './tiff/region.js';
+import { passthroughTile, readPassthroughJpeg } from './tiff/passthrough.js';
+import { emptyStats, readExactly, type ReadRange } from './tiff/ranges.js';
+import { regionTiff } from './tiff/wrap.js';
+
+/**
+ * A master read by byte ranges (a tiled TIFF whose structure is in its probe, SourceProbe.tiff):
+ * only the tiles under a region are read and decoded.
+ */
+export interface RangedInput {
+  /** Exactly `length` bytes of the master from `offset` (pinned to the version probed). */
+  readonly read: ReadRange;
+}
+
+/** What a render reads: the master's file, its bytes, or a way to read its ranges. */
+export type RenderInput = Buffer | string | RangedInput;
 
 export interface RenderOptions {
   readonly encode: EncodeConfig;
@@ -77,37 +93,44 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
  *   `RENDER_TOO_LARGE` (501) when the render would need more than `memoryBudgetBytes`.
  * @throws UnavailableError `RENDER_TIMEOUT` (503) when `timeoutSeconds` ran out.
  */
-export async function render(input: Buffer | string, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult> {
+export async function render(input: RenderInput, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult> {
   configureSharp();
   assertPlanFits(plan, source);
   if (!(SOURCE_FORMATS as readonly string[]).includes(source.format)) {
     throw new UnsupportedError('SOURCE_FORMAT_NOT_SUPPORTED', expected(`a source in one of ${SOURCE_FORMATS.join(', ')}`, 'the source format', source.format));
   }
-  if (source.width * source.height > options.maxInputPixels) {
+  const ranged = rangedInput(input, source);
+  if (ranged === undefined && source.width * source.height > options.maxInputPixels) {
     throw new SourceError('SOURCE_TOO_LARGE', expected(`at most ${options.maxInputPixels} pixels`, 'the source', `${source.width}x${source.height}`));
   }
   assertWithinLimits(plan);
   const inputIsPath = typeof input === 'string' && canTakeLoadOptions(input);
   const chosen = route(plan, source, { inputIsPath });
+  // Read by ranges, the limit bounds what this request decodes: the cut of the chosen level.
+  if (ranged !== undefined) assertDecodeWithin(decodedRect(chosen), options.maxInputPixels);
   const limit = MAX_OUTPUT_SIDE[plan.format];
   if (chosen.output.width > limit || chosen.output.height > limit) {
     throw new UnsupportedError('FORMAT_NOT_SUPPORTED', expected(`at most ${limit} pixels a side for ${plan.format} output`, 'the size', `${chosen.output.width}x${chosen.output.height}`));
   }
   assertRenderMemory(plan, source, options.memoryBudgetBytes);
+  if (ranged !== undefined) {
+    const stored = await passthrough(ranged, plan, chosen, source);
+    if (stored !== undefined) return stored;
+  }
   const withAlpha = ALPHA_FORMATS.has(plan.format);
   const outputHasAlpha = withAlpha && (source.hasAlpha || chosen.residualDegrees !== 0);
   const encoder = encoderSettings(plan.format, plan.quality, chosen.output, options.encode, outputHasAlpha);
   const deadline = options.timeoutSeconds === undefined ? undefined : Date.now() + options.timeoutSeconds * 1000;
-  const context = { maxInputPixels: options.maxInputPixels, timeoutSeconds: options.timeoutSeconds, input };
+  const context = { maxInputPixels: options.maxInputPixels, timeoutSeconds: options.timeoutSeconds, ...(ranged === undefined ? { input: fileOrBytes(input) } : {}) };
 
   try {
     let pipeline: Sharp;
     if (chosen.residualDegrees === 0) {
-      pipeline = geometry(input, chosen, source, options, plan.format, true);
+      pipeline = await geometry(input, chosen, source, options, plan.format, true);
     } else {
       // libvips applies an arbitrary rotation before any cut that follows a resize, so the
       // scaled region is made first, as raw sRGB pixels, and turned in a second pipeline.
-      const first = geometry(input, chosen, source, options, plan.format, false).toColourspace('srgb').raw();
+      const first = (await geometry(input, chosen, source, options, plan.format, false)).toColourspace('srgb').raw();
       const { data, info } = await withTimeout(first, deadline).toBuffer({ resolveWithObject: true });
       pipeline = sharp(data, {
         raw: { width: info.width, height: info.height, channels: info.channels },
@@ -132,9 +155,11 @@ export async function render(input: Buffer | string, plan: Plan, source: SourceP
  * quarter turns, then any cut made after a resize), hence the rectangle carried through the
  * transform for `resize-first`.
  */
-function geometry(input: Buffer | string, chosen: RenderRoute, source: SourceProbe, options: RenderOptions, format: RenderableFormat, transform: boolean): Sharp {
-  let pipeline = openSource(input, chosen.load, source, options.maxInputPixels, format);
-  if (chosen.extract !== undefined) {
+async function geometry(input: RenderInput, chosen: RenderRoute, source: SourceProbe, options: RenderOptions, format: RenderableFormat, transform: boolean): Promise<Sharp> {
+  const ranged = rangedInput(input, source);
+  // A region read by ranges is the cut already.
+  let pipeline = ranged === undefined ? openSource(fileOrBytes(input), chosen.load, source, options.maxInputPixels, format) : await openRegion(ranged, source, chosen.level, decodedRect(chosen), options.maxInputPixels, format);
+  if (chosen.extract !== undefined && ranged === undefined) {
     const { x, y, width, height } = chosen.extract;
     pipeline = pipeline.extract({ left: x, top: y, width, height });
   }
@@ -159,7 +184,29 @@ function geometry(input: Buffer | string, chosen: RenderRoute, source: SourcePro
  * bytes match render()'s.
  */
 export function openSource(input: Buffer | string, load: LoadSpec, source: SourceProbe, maxInputPixels: number, format: RenderableFormat): Sharp {
-  let pipeline = sharp(loadTarget(input, load), loadOptions(load, maxInputPixels));
+  return colourAtLoad(sharp(loadTarget(input, load), loadOptions(load, maxInputPixels)), source, format);
+}
+
+/**
+ * Open `rect` of pyramid level `level` of a master read by ranges: only the tiles under it are
+ * read and decoded, then handed to libvips as an uncompressed TIFF carrying the master's colour
+ * description (ICC profile included), and brought to sRGB at load as openSource does.
+ * @throws SourceError SOURCE_UNREADABLE for corrupt tiles; UnsupportedError for what the tile
+ *   decoder cannot read.
+ */
+export async function openRegion(input: RangedInput, source: SourceProbe, level: number, rect: Rect, maxInputPixels: number, format: RenderableFormat): Promise<Sharp> {
+  const structure = rangedStructure(source);
+  const image = levelImage(structure, level);
+  const [region, icc] = await Promise.all([
+    readRegion(input.read, structure, level, rect),
+    image.iccProfile === undefined ? undefined : readExactly(input.read, image.iccProfile.offset, image.iccProfile.length, emptyStats()),
+  ]);
+  // Our own decode, already held to the limit (assertDecodeWithin).
+  return colourAtLoad(sharp(regionTiff(region.pixels, icc), loadOptions({}, Math.max(maxInputPixels, rect.width * rect.height))), source, format);
+}
+
+function colourAtLoad(opened: Sharp, source: SourceProbe, format: RenderableFormat): Sharp {
+  let pipeline = opened;
   if (source.hasProfile && source.depth === 'ushort') {
     // sharp converts 16-bit tagged sources to Display P3 and, without an output profile, never
     // back: colours would come out shifted. Bringing them to 8-bit sRGB at load is exact enough
@@ -168,6 +215,56 @@ export function openSource(input: Buffer | string, load: LoadSpec, source: Sourc
   }
   if (source.hasAlpha && format === 'jpg') pipeline = pipeline.flatten({ background: WHITE });
   return pipeline;
+}
+
+/**
+ * The stored JPEG tile a request names exactly (its cut is one whole tile of the chosen level, at
+ * the tile's own size, unturned, in colour as stored, as JPEG), as a standalone JPEG: no decode,
+ * no re-encode. Undefined when the request is anything else.
+ */
+async function passthrough(input: RangedInput, plan: Plan, chosen: RenderRoute, source: SourceProbe): Promise<RenderResult | undefined> {
+  const index = passthroughIndex(plan, chosen, source);
+  if (index === undefined) return undefined;
+  const structure = rangedStructure(source);
+  const { jpeg } = await readPassthroughJpeg(input.read, structure, levelImage(structure, chosen.level), index);
+  const rect = decodedRect(chosen);
+  return { data: jpeg, contentType: MEDIA_TYPES.jpg, width: rect.width, height: rect.height };
+}
+
+/** The stored tile a routed Plan is exactly, when it can be passed through (see passthrough). */
+export function passthroughIndex(plan: Plan, chosen: RenderRoute, source: SourceProbe): number | undefined {
+  if (source.tiff === undefined || plan.format !== 'jpg' || (plan.quality !== 'default' && plan.quality !== 'color')) return undefined;
+  if (chosen.resize !== undefined || chosen.residualDegrees !== 0 || chosen.transform.flop || chosen.transform.quarterTurns !== 0) return undefined;
+  return passthroughTile(levelImage(source.tiff, chosen.level), decodedRect(chosen));
+}
+
+/** The rectangle of the opened level a route decodes: its cut, or the whole level. */
+function decodedRect(chosen: RenderRoute): Rect {
+  return chosen.extract ?? { x: 0, y: 0, width: chosen.loaded.width, height: chosen.loaded.height };
+}
+
+function assertDecodeWithin(rect: Rect, maxInputPixels: number): void {
+  if (rect.width * rect.height > maxInputPixels) {
+    throw new SourceError('SOURCE_TOO_LARGE', expected(`at most ${maxInputPixels} decoded pixels (RENDER_MAX_INPUT_PIXELS)`, 'the region of the pyramid level this request reads', `${rect.width}x${rect.height}`));
+  }
+}
+
+/** The ranged input, when the input is one; it needs the structure in the probe. */
+export function rangedInput(input: RenderInput, source: SourceProbe): RangedInput | undefined {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return undefined;
+  rangedStructure(source);
+  return input;
+}
+
+function rangedStructure(source: SourceProbe): NonNullable<SourceProbe['tiff']> {
+  if (source.tiff === undefined) throw new TypeError(expected('a probe with the TIFF structure (SourceProbe.tiff)', 'a ranged render', 'a probe without one'));
+  return source.tiff;
+}
+
+/** The file path or bytes of a whole-file input. @throws TypeError for a ranged one (a caller bug). */
+export function fileOrBytes(input: RenderInput): Buffer | string {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return input;
+  throw new TypeError(expected('a file path or bytes', 'the input of a whole-file render', 'a ranged input'));
 }
 
 function loadTarget(input: Buffer | string, load: LoadSpec): Buffer | string {

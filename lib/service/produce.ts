@@ -5,13 +5,14 @@
  * Who may ask, and when a render is worth it, is decided by the callers (images.ts, prewarm.ts).
  */
 import type { Plan } from '../iiif/index.js';
-import type { BatchHandlers, BatchInput, BatchItem, BatchRenderOptions, RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
+import type { BatchHandlers, BatchInput, BatchItem, BatchRenderOptions, RenderInput, RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
 import type { DerivativeStore, SourceStore } from '../store/index.js';
+import type { SourceRanges } from './source-ranges.js';
 import { fromJson, obtainCounted, type RecordStats, type SourceRecord } from './source-records.js';
 
 /** The render engine as the service sees it: lib/render, loaded on first use (tests wrap it). */
 export interface RenderEngine {
-  render(input: Buffer | string, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult>;
+  render(input: RenderInput, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult>;
   renderBatch(input: BatchInput, source: SourceProbe, items: readonly BatchItem[], options: BatchRenderOptions, handlers: BatchHandlers): Promise<void>;
   estimateRenderSeconds(plan: Plan, source: SourceProbe): number;
 }
@@ -61,6 +62,8 @@ export class Producer {
     private readonly engine: RenderEngine,
     readonly options: ProducerOptions,
     private readonly now: () => number = Date.now,
+    /** Ranged reads of tiled masters; without it every master is read whole. */
+    private readonly ranges?: SourceRanges,
   ) {}
 
   /**
@@ -92,12 +95,10 @@ export class Producer {
    */
   async produce(record: SourceRecord, items: readonly ProduceItem[], options: ProduceOptions = {}): Promise<void> {
     const source = fromJson(record.source);
-    const obtain = async (): Promise<string> => obtainCounted(this.sources, source, options.trace);
-    const path = await obtain();
+    const open = await this.#input(record, options.trace);
     const replace = options.replace ?? new Set<string>();
     await this.engine.renderBatch(
-      // Obtained again before each decode: a cache hit that keeps the file from eviction mid-run.
-      { path, refresh: obtain },
+      { open },
       record.probe,
       items,
       {
@@ -108,7 +109,7 @@ export class Producer {
       },
       {
         single: async (plan) => {
-          const input = await obtain();
+          const input = await open();
           const started = this.now();
           const result = await this.engine.render(input, plan, record.probe, {
             ...this.options.render,
@@ -128,5 +129,22 @@ export class Producer {
         },
       },
     );
+  }
+
+  /**
+   * How renders of this record open the master: by ranges when it is a tiled TIFF the tile
+   * decoder reads (only the tiles under each region are fetched), else as a whole file from the
+   * /tmp cache, fetched here so that a source that cannot be obtained fails before any render,
+   * and obtained again before each decode (a cache hit, which keeps it from eviction mid-run).
+   */
+  async #input(record: SourceRecord, trace: ProduceTrace | undefined): Promise<() => Promise<RenderInput>> {
+    const source = fromJson(record.source);
+    if (record.probe.tiff !== undefined && this.ranges !== undefined) {
+      const ranged = { read: this.ranges.reader(record.identifier, source, trace) };
+      return () => Promise.resolve(ranged);
+    }
+    const obtain = (): Promise<string> => obtainCounted(this.sources, source, trace);
+    await obtain();
+    return obtain;
   }
 }

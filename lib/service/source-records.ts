@@ -3,15 +3,18 @@
  * object beside its derivatives and in warm-container memory, so info.json and cache hits never
  * read the source itself.
  */
-import { RectoError } from '../errors.js';
+import { RectoError, SourceError, UnsupportedError } from '../errors.js';
 import { recordKey } from '../iiif/index.js';
 import type { SourceProbe } from '../render/index.js';
 import { isTiffHead, isTiffName } from '../render/sniff.js';
+import type { ReadRange } from '../render/tiff/ranges.js';
 import type { DerivativeStore, SourceObject, SourceStore } from '../store/index.js';
 import { SingleFlight } from './single-flight.js';
+import { countedReader } from './source-ranges.js';
 import { TtlCache } from './ttl-cache.js';
 
-export const RECORD_SCHEMA = 1;
+/** 2: tiled TIFF masters carry their structure (probe.tiff) and are read by ranges. */
+export const RECORD_SCHEMA = 2;
 
 export interface SourceRecord {
   readonly schema: typeof RECORD_SCHEMA;
@@ -30,6 +33,16 @@ export interface SourceObjectJson {
 }
 
 export type Prober = (input: Buffer | string) => Promise<SourceProbe>;
+
+/** Describe a TIFF from ranged reads; undefined when it must be read whole (not tiled, not decodable by tiles). */
+export type RangedProber = (read: ReadRange, bytes: number) => Promise<SourceProbe | undefined>;
+
+export interface Probers {
+  /** A whole source, as a file path or its bytes (lib/render's probe). */
+  readonly whole: Prober;
+  /** A TIFF by ranges; without it every source is probed whole. */
+  readonly ranged?: RangedProber;
+}
 
 /** How many bytes of a source a header-only probe reads (JPEG, PNG, GIF, WebP headers fit). */
 const PROBE_RANGE_BYTES = 256 * 1024;
@@ -57,6 +70,7 @@ export interface RecordOptions {
 
 export class SourceRecords {
   readonly #memory: TtlCache<SourceRecord>;
+  readonly #probers: Probers;
   readonly #building = new SingleFlight<SourceRecord>();
   /** Identifiers whose record in memory was built for a caller who may not write: not stored yet. */
   readonly #unstored = new Set<string>();
@@ -65,9 +79,10 @@ export class SourceRecords {
     private readonly sources: SourceStore,
     private readonly derivatives: DerivativeStore,
     private readonly prefix: string,
-    private readonly probe: Prober,
+    probe: Prober | Probers,
     now: () => number = Date.now,
   ) {
+    this.#probers = typeof probe === 'function' ? { whole: probe } : probe;
     this.#memory = new TtlCache<SourceRecord>(MEMORY_CAPACITY, MEMORY_TTL_MS, now);
   }
 
@@ -146,20 +161,40 @@ export class SourceRecords {
   }
 
   async #probe(identifier: string, object: SourceObject, stats?: RecordStats): Promise<SourceProbe> {
-    // TIFF keeps its directories anywhere in the file: only the whole file tells its pyramid, so
-    // a TIFF the HEAD already named is not read twice.
-    if (object.bytes > READ_WHOLE_BELOW_BYTES && !isTiffName(object.key, object.contentType)) {
+    const { whole } = this.#probers;
+    // A TIFF keeps its directories anywhere in the file: its first bytes cannot describe it, but
+    // ranged reads of its directories can; a TIFF the HEAD already named is not sniffed first.
+    let tiff = isTiffName(object.key, object.contentType);
+    if (!tiff && object.bytes > READ_WHOLE_BELOW_BYTES) {
       const head = await this.sources.readRange(identifier, 0, PROBE_RANGE_BYTES - 1, object.etag);
       if (stats !== undefined) stats.sourceBytesRead += head.length;
-      if (!isTiffHead(head)) {
+      tiff = isTiffHead(head);
+      if (!tiff) {
         try {
-          return await this.probe(head);
+          return await whole(head);
         } catch {
           // A header that needs more than the first bytes: fall through to the whole file.
         }
       }
     }
-    return this.probe(await obtainCounted(this.sources, object, stats));
+    if (tiff) {
+      const described = await this.#describeByRanges(identifier, object, stats);
+      if (described !== undefined) return described;
+    }
+    return whole(await obtainCounted(this.sources, object, stats));
+  }
+
+  /** A tiled TIFF described from its directories alone; undefined sends it to the whole-file probe. */
+  async #describeByRanges(identifier: string, object: SourceObject, stats?: RecordStats): Promise<SourceProbe | undefined> {
+    if (this.#probers.ranged === undefined) return undefined;
+    try {
+      return await this.#probers.ranged(countedReader(this.sources, identifier, object, stats), object.bytes);
+    } catch (error) {
+      // Directories this reader finds wrong or cannot use: libvips, reading the whole file, says
+      // what it makes of them (it is the judge of a source's readability either way).
+      if (error instanceof SourceError || error instanceof UnsupportedError) return undefined;
+      throw error;
+    }
   }
 }
 

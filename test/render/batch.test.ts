@@ -69,7 +69,7 @@ function itemsFor(source: Source, what: 'tiles' | 'everything' = 'everything'): 
 async function renderAll(source: Source, items: readonly BatchItem[]): Promise<Map<string, RenderResult>> {
   const results = new Map<string, RenderResult>();
   const failures: unknown[] = [];
-  await renderBatch({ path: source.path }, source.probe, items, { encode: ENCODE, maxInputPixels: MAX_INPUT_PIXELS, concurrency: 4 }, {
+  await renderBatch({ open: () => Promise.resolve(source.path) }, source.probe, items, { encode: ENCODE, maxInputPixels: MAX_INPUT_PIXELS, concurrency: 4 }, {
     rendered: (item, result) => {
       results.set(item.key, result);
       return Promise.resolve();

@@ -215,7 +215,7 @@ describe('SourceRecords.get', () => {
 
   it.each([
     ['not JSON', () => '{"schema":1,'],
-    ['of another schema', (id: string) => JSON.stringify({ ...good(id), schema: 2 })],
+    ['of another schema', (id: string) => JSON.stringify({ ...good(id), schema: RECORD_SCHEMA + 1 })],
     ['of another identifier', (id: string) => JSON.stringify(good(`${id}-other`))],
     ['without a probe width', (id: string) => JSON.stringify({ ...good(id), probe: { ...good(id).probe, width: '1' } })],
     ['without a source ETag', (id: string) => JSON.stringify({ ...good(id), source: { key: id, bytes: 10 } })],

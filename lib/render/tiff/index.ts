@@ -10,8 +10,12 @@ export { coalesceSpans, fetchSpans, readExactly, emptyStats } from './ranges.js'
 export type { ReadRange, ReadStats, ByteSpan, CoalesceOptions, CoalescedRange, FetchOptions } from './ranges.js';
 export { tilesCovering, tileArea, tiledLayout, readTileLocations, planTileRanges, MAX_TILE_BYTES } from './tiles.js';
 export type { TileLocation, TileRange, LocationOptions } from './tiles.js';
-export { decodeTile, pixelFormat, isDecodable, jpegColour, MAX_TILE_PIXELS } from './decode.js';
-export type { DecodedTile, PixelFormat } from './decode.js';
+export { decodeTile, jpegColour } from './decode.js';
+export type { DecodedTile } from './decode.js';
+export { pixelFormat, isDecodable, MAX_TILE_PIXELS } from './format.js';
+export type { PixelFormat } from './format.js';
+export { describeTiff } from './describe.js';
+export { regionTiff } from './wrap.js';
 export { decodeLzw } from './lzw.js';
 export { standaloneJpeg, parseJpegHeader, jpegFrame } from './jpeg.js';
 export type { JpegColour, JpegFrame } from './jpeg.js';

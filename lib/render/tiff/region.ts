@@ -6,8 +6,9 @@
  */
 import type { Rect } from '../../iiif/types.js';
 import { Limiter, mapConcurrent } from './concurrency.js';
-import { decodeTile, pixelFormat } from './decode.js';
-import type { DecodedTile, PixelFormat } from './decode.js';
+import { decodeTile } from './decode.js';
+import type { DecodedTile } from './decode.js';
+import { pixelFormat, type PixelFormat } from './format.js';
 import { emptyStats, readExactly } from './ranges.js';
 import type { ReadRange } from './ranges.js';
 import type { TiffImage, TiffStructure } from './structure.js';
