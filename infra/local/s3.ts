@@ -47,12 +47,14 @@ export {
 } from './local-constants.js';
 
 /**
- * Browsers follow Recto's redirects to presigned URLs on this server: let any origin GET and
- * HEAD, and read the headers a viewer may need.
+ * Browsers follow Recto's redirects to presigned URLs on this server: let the local stack's own
+ * page GET and HEAD, and read the headers a viewer may need. Other origins get no CORS headers,
+ * so a page elsewhere cannot read what this server holds.
  */
-export const LOCAL_S3_CORS_XML = `<CORSConfiguration>
+export function localS3CorsXml(origins: readonly string[]): string {
+  return `<CORSConfiguration>
   <CORSRule>
-    <AllowedOrigin>*</AllowedOrigin>
+${origins.map((origin) => `    <AllowedOrigin>${escapeXml(origin)}</AllowedOrigin>`).join('\n')}
     <AllowedMethod>GET</AllowedMethod>
     <AllowedMethod>HEAD</AllowedMethod>
     <AllowedHeader>*</AllowedHeader>
@@ -63,6 +65,7 @@ export const LOCAL_S3_CORS_XML = `<CORSConfiguration>
     <MaxAgeSeconds>3600</MaxAgeSeconds>
   </CORSRule>
 </CORSConfiguration>`;
+}
 
 export interface LocalS3Options {
   /** 0 picks a free port (tests). */
@@ -74,6 +77,8 @@ export interface LocalS3Options {
   readonly silent?: boolean;
   /** Default 127.0.0.1: the embedded S3 is never exposed beyond this machine. */
   readonly host?: string;
+  /** Page origins allowed to GET and HEAD objects across origins (none by default). */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface LocalS3 {
@@ -103,10 +108,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const store = new SafeStore(options.directory);
   app.store = store;
   app.context.store = store;
-  const cors = s3rver.config.getConfigModel('cors').validate(LOCAL_S3_CORS_XML);
+  const origins = options.corsOrigins ?? [];
+  const cors = origins.length === 0 ? undefined : s3rver.config.getConfigModel('cors').validate(localS3CorsXml(origins));
   for (const bucket of options.buckets) {
     await store.putBucket(bucket);
-    await store.putSubresource(bucket, undefined, cors);
+    // Every start sets the rule anew: a directory kept from an earlier run may hold another one.
+    if (cors === undefined) await store.deleteSubresource(bucket, undefined, 'cors');
+    else await store.putSubresource(bucket, undefined, cors);
   }
 
   const koa = app.callback();
@@ -195,6 +203,7 @@ declare class FilesystemStoreBase {
   getBucket(bucket: string): Promise<object | null>;
   putBucket(bucket: string): Promise<unknown>;
   putSubresource(bucket: string, key: string | undefined, resource: unknown): Promise<void>;
+  deleteSubresource(bucket: string, key: string | undefined, resourceType: string): Promise<void>;
   existsObject(bucket: string, key: string): Promise<boolean>;
   listObjects(bucket: string, options: { prefix?: string; delimiter?: string; maxKeys?: number }): Promise<ListResult>;
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
