@@ -136,6 +136,7 @@ export class RgwCluster {
   #credentials: RgwCredentials | undefined;
   #version = '';
   #startupMs = 0;
+  readonly #steps: { step: string; atMs: number }[] = [];
 
   get endpoint(): URL {
     if (this.#endpoint === undefined) throw new Error('The RGW cluster is not started: await start() first');
@@ -154,6 +155,11 @@ export class RgwCluster {
 
   get startupMs(): number {
     return this.#startupMs;
+  }
+
+  /** When each step of start() ended, in ms from its beginning: where a slow start-up went. */
+  get steps(): readonly { step: string; atMs: number }[] {
+    return this.#steps;
   }
 
   get directory(): string | undefined {
@@ -191,6 +197,7 @@ export class RgwCluster {
       }),
     );
     await writeFile(join(dir, 'keyring'), keyrings.join(''));
+    this.#mark('keys', started);
     await this.#run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, join(dir, 'monmap')]);
     const osdUuid = randomUUID();
     await Promise.all([
@@ -198,13 +205,16 @@ export class RgwCluster {
       // The OSD's store is made without the monitor, so both are done at once.
       this.#run('ceph-osd', ['-c', conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid, '--no-mon-config']),
     ]);
+    this.#mark('mkfs', started);
     this.#spawn('mon.a', 'ceph-mon', ['-c', conf, '-f', '-i', 'a']);
     // Registers osd.0 in the OSD map (the CLI waits for the monitor's quorum).
     await this.#run('ceph', ['-c', conf, '--connect-timeout', '30', 'osd', 'new', osdUuid, '0']);
+    this.#mark('osd new', started);
     this.#spawn('osd.0', 'ceph-osd', ['-c', conf, '-f', '-i', '0']);
     this.#spawn('client.rgw', 'radosgw', ['-c', conf, '-f', '-n', 'client.rgw']);
     this.#endpoint = new URL(`http://127.0.0.1:${rgwPort}`);
     await this.#waitForGateway(started);
+    this.#mark('rgw answers', started);
 
     const credentials = {
       accessKeyId: `RECTO${randomBytes(8).toString('hex').toUpperCase()}`,
@@ -215,7 +225,12 @@ export class RgwCluster {
       `--access-key=${credentials.accessKeyId}`, `--secret-key=${credentials.secretAccessKey}`,
     ]);
     this.#credentials = credentials;
+    this.#mark('user', started);
     this.#startupMs = performance.now() - started;
+  }
+
+  #mark(step: string, started: number): void {
+    this.#steps.push({ step, atMs: performance.now() - started });
   }
 
   /** Peak and current resident memory of each daemon, in bytes (Linux /proc). */

@@ -56,6 +56,7 @@ async function main(): Promise<number> {
     log('Starting a one-node Ceph cluster with radosgw on 127.0.0.1…');
     await cluster.start();
     log(`Ceph ${cluster.version} RGW up at ${cluster.endpoint.href} in ${(cluster.startupMs / 1000).toFixed(1)} s (folder ${cluster.directory ?? ''})`);
+    log(`Start-up steps, ended at: ${cluster.steps.map(({ step, atMs }) => `${step} ${(atMs / 1000).toFixed(2)} s`).join(', ')}`);
     await printMemory(cluster, 'after start');
 
     const args = process.argv.slice(2);
