@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   readonly host?: string;
   /** Service overrides for tests (an S3 client with injected faults, a render engine spy). */
   readonly overrides?: ServiceOverrides;
+  /** Origins besides the stack's own page whose scripts may read the buckets (the IIIF validator's). */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface LocalStack {
@@ -73,7 +75,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const port = await listen(server, options.port, host);
   const url = `http://${host}:${port}`;
-  const pageOrigins = host === '127.0.0.1' ? [url, `http://localhost:${port}`] : [url];
+  const pageOrigins = [...(host === '127.0.0.1' ? [url, `http://localhost:${port}`] : [url]), ...(options.corsOrigins ?? [])];
 
   let s3: { readonly endpoint: URL; close(): Promise<void> };
   let s3Client: S3Client;

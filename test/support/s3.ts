@@ -7,7 +7,7 @@
  * front of it that answers chosen requests with S3 errors, delays, resets or truncated bodies, so
  * the SDK's own retries, timeouts and error parsing run for real.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +20,10 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Checksum, SourceData } from '@smithy/types';
 import { ensureBuckets } from '../../infra/local/external-s3.js';
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3 } from '../../infra/local/s3.js';
+import { acceptProxyHost, LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3 } from '../../infra/local/s3.js';
 import { createS3Client, type S3ClientOptions } from '../../lib/store/s3-client.js';
 import { deleteBucket, externalTestS3, uniqueBucket } from './external-s3.js';
 
@@ -195,6 +197,71 @@ export async function startTestS3(): Promise<TestS3> {
   };
 }
 
+// ---- signing raw requests ---------------------------------------------------------------
+
+/** SHA-256 and HMAC-SHA-256 for the SDK's signer, from node:crypto. */
+/** What createHash and createHmac both give. */
+type Digester = ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+
+class NodeSha256 implements Checksum {
+  #hash: Digester;
+  readonly #secret: SourceData | undefined;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = NodeSha256.#make(secret);
+  }
+
+  static #make(secret: SourceData | undefined): Digester {
+    return secret === undefined ? createHash('sha256') : createHmac('sha256', NodeSha256.#bytes(secret));
+  }
+
+  static #bytes(data: SourceData): Buffer {
+    return typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  }
+
+  update(data: Uint8Array): void {
+    this.#hash.update(data);
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.#hash.digest()));
+  }
+
+  reset(): void {
+    this.#hash = NodeSha256.#make(this.#secret);
+  }
+}
+
+/**
+ * The headers of a raw request signed by the AWS SDK's own SigV4 signer (not Recto's verifier)
+ * with the local credentials, the body unsigned (UNSIGNED-PAYLOAD) so that it may be streamed.
+ * `host` defaults to the endpoint's.
+ */
+export async function signedHeaders(
+  endpoint: URL,
+  method: string,
+  path: string,
+  headers: Readonly<Record<string, string>> = {},
+  options: { host?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; signingDate?: Date } = {},
+): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ service: 's3', region: LOCAL_S3_REGION, credentials: options.credentials ?? LOCAL_S3_CREDENTIALS, sha256: NodeSha256, uriEscapePath: false });
+  const url = new URL(path, endpoint);
+  const signed = await signer.sign(
+    {
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...headers, host: options.host ?? url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
+    options.signingDate === undefined ? {} : { signingDate: options.signingDate },
+  );
+  return signed.headers;
+}
+
 // ---- fault proxy ------------------------------------------------------------------------
 
 /** What a fault does to a request it matches. */
@@ -310,6 +377,8 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  // Its clients sign for its own host:port, which it passes on: the embedded S3 must accept it.
+  const withdraw = acceptProxyHost(`127.0.0.1:${String(port)}`);
   return {
     endpoint: new URL(`http://127.0.0.1:${port}`),
     server,
@@ -321,6 +390,7 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
     held: () => held,
     close: () =>
       new Promise<void>((resolve) => {
+        withdraw();
         server.close(() => {
           resolve();
         });
