@@ -82,12 +82,12 @@ async function main(): Promise<number> {
     });
     log(`Suites took ${((performance.now() - started) / 1000).toFixed(1)} s against Ceph ${cluster.version} RGW`);
     await printMemory(cluster, 'after the suites');
+    if (signalled !== undefined) return signalled === 'SIGINT' ? 130 : 143;
     const dead = await cluster.deadDaemonReport();
     if (dead !== undefined) {
       log(`A daemon died during the suites, which explains failures above:\n${dead}`);
       return code === 0 ? 1 : code;
     }
-    if (signalled !== undefined) return signalled === 'SIGINT' ? 130 : 143;
     return code;
   } catch (error) {
     log(error instanceof Error ? error.message : String(error));
