@@ -51,6 +51,7 @@ export async function ensureCephInstalled(log: Log): Promise<void> {
   const root = process.getuid?.() === 0;
   const prefix = root ? [] : ['sudo'];
   log(`Installing ${CEPH_PACKAGES.join(' ')} with apt-get (missing: ${missing.join(', ')})…`);
+  const started = performance.now();
   const apt = async (args: string[]): Promise<void> => {
     const [command, ...rest] = [...prefix, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args];
     await run(command ?? 'env', rest, { timeoutMs: 20 * 60_000, what: `apt-get ${args[0] ?? ''}` });
@@ -63,6 +64,7 @@ export async function ensureCephInstalled(log: Log): Promise<void> {
       `Could not install Ceph (${errorText(error)}). Install it by hand and run again: ${root ? '' : 'sudo '}apt-get install -y ${CEPH_PACKAGES.join(' ')}`,
     );
   }
+  log(`Installed in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   const still = await missingCephCommands();
   if (still.length > 0) throw new Error(`apt-get installed ${CEPH_PACKAGES.join(' ')} but ${still.join(', ')} is still not on PATH: check the packages' contents with dpkg -L`);
 }
