@@ -1,9 +1,9 @@
 /** Names and credentials of the local stack's embedded S3, shared by the stack and the scripts. */
 export const LOCAL_SOURCE_BUCKET = 'recto-sources';
 export const LOCAL_DERIVATIVE_BUCKET = 'recto-derivatives';
-/** s3rver only checks that a signed request names the access key S3RVER (never the secret or signature). */
+/** The embedded S3's only credentials: it verifies every signature with them (sigv4.ts). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-/** s3rver only mints and accepts tokens for us-east-1. */
+/** The embedded S3's region: a signature's credential scope must name it. */
 export const LOCAL_REGION = 'us-east-1';
 /** `npm start`'s ports when PORT and S3_PORT are not set. */
 export const LOCAL_PORT = 3000;

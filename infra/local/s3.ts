@@ -19,26 +19,36 @@
  *    DES, which OpenSSL 3 (Node 17+) no longer provides. It also listed keys in directory-walk
  *    order, not S3's byte order. Here ListObjectsV2 is answered by this module, sorted, with
  *    plain continuation tokens.
+ * 5. Signatures were not checked: s3rver only looked for the access key S3RVER, so a tampered or
+ *    expired presigned URL, a wrong secret or no signature at all was served. Here every request
+ *    but a CORS preflight must carry a valid SigV4 signature (header or presigned URL, checked by
+ *    sigv4.ts with the local credentials, dates and expiry included), and a body must match the
+ *    payload hash it was signed with; anything else is a 403 or 400 S3 error document.
+ * 6. Any Host was served, so a web page could reach it through a DNS name rebound to 127.0.0.1.
+ *    Here only its own host:port (and localhost:port) is answered; anything else is a 400.
+ * 7. CORS allowed every origin. Here only the origins it is given (the local stack's page) may
+ *    read across origins, and a start with none removes the rule a kept directory had.
+ * 8. A killed process left its `.part` files behind for ever. Here they are deleted at start.
  *
- * Still true, and not to be relied on: s3rver checks only that a SigV4 request names the access
- * key S3RVER (the secret and the signature are never verified, presigned URLs included), and
- * anonymous requests are served; it ignores If-Match on GET (Recto checks the answer's ETag);
+ * Still true, and not to be relied on: it ignores If-Match on GET (Recto checks the answer's ETag);
  * an unconditional PUT over an existing key is atomic for the object file but its metadata is
  * replaced a moment before, so a concurrent GET can pair old bytes with the new ETag.
  *
- * Credentials the local stack and scripts must use (any SigV4 client):
+ * Credentials the local stack and scripts must use (any SigV4 client; the signature is checked):
  *   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
  * plus S3_ENDPOINT=http://127.0.0.1:<port> (see localS3Environment()).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-constants.js';
+import { EMPTY_SHA256, verifySigV4 } from './sigv4.js';
 
 export {
   LOCAL_CREDENTIALS as LOCAL_S3_CREDENTIALS,
@@ -47,12 +57,14 @@ export {
 } from './local-constants.js';
 
 /**
- * Browsers follow Recto's redirects to presigned URLs on this server: let any origin GET and
- * HEAD, and read the headers a viewer may need.
+ * Browsers follow Recto's redirects to presigned URLs on this server: let the local stack's own
+ * page GET and HEAD, and read the headers a viewer may need. Other origins get no CORS headers,
+ * so a page elsewhere cannot read what this server holds.
  */
-export const LOCAL_S3_CORS_XML = `<CORSConfiguration>
+export function localS3CorsXml(origins: readonly string[]): string {
+  return `<CORSConfiguration>
   <CORSRule>
-    <AllowedOrigin>*</AllowedOrigin>
+${origins.map((origin) => `    <AllowedOrigin>${escapeXml(origin)}</AllowedOrigin>`).join('\n')}
     <AllowedMethod>GET</AllowedMethod>
     <AllowedMethod>HEAD</AllowedMethod>
     <AllowedHeader>*</AllowedHeader>
@@ -63,6 +75,7 @@ export const LOCAL_S3_CORS_XML = `<CORSConfiguration>
     <MaxAgeSeconds>3600</MaxAgeSeconds>
   </CORSRule>
 </CORSConfiguration>`;
+}
 
 export interface LocalS3Options {
   /** 0 picks a free port (tests). */
@@ -74,6 +87,8 @@ export interface LocalS3Options {
   readonly silent?: boolean;
   /** Default 127.0.0.1: the embedded S3 is never exposed beyond this machine. */
   readonly host?: string;
+  /** Page origins allowed to GET and HEAD objects across origins (none by default). */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface LocalS3 {
@@ -92,6 +107,7 @@ export interface LocalS3 {
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const host = options.host ?? '127.0.0.1';
   await mkdir(options.directory, { recursive: true });
+  await removeStaleParts(options.directory);
   const app = new s3rver.S3rver({
     address: host,
     port: options.port,
@@ -103,14 +119,56 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const store = new SafeStore(options.directory);
   app.store = store;
   app.context.store = store;
-  const cors = s3rver.config.getConfigModel('cors').validate(LOCAL_S3_CORS_XML);
+  const origins = options.corsOrigins ?? [];
+  const cors = origins.length === 0 ? undefined : s3rver.config.getConfigModel('cors').validate(localS3CorsXml(origins));
   for (const bucket of options.buckets) {
     await store.putBucket(bucket);
-    await store.putSubresource(bucket, undefined, cors);
+    // Every start sets the rule anew: a directory kept from an earlier run may hold another one.
+    if (cors === undefined) await store.deleteSubresource(bucket, undefined, 'cors');
+    else await store.putSubresource(bucket, undefined, cors);
   }
 
   const koa = app.callback();
+  const allowedOrigins = new Set(origins);
+  // Known once listening; requests only come after.
+  let hosts = new Set<string>();
   const server = createServer((req, res) => {
+    const host = req.headers.host ?? '';
+    if (!hosts.has(host) && !PROXY_HOSTS.has(host)) {
+      sendError(req, res, 400, 'InvalidHostHeader', `This server answers only to ${[...hosts].join(' or ')}, not to Host ${JSON.stringify(host)}: use the endpoint it printed.`);
+      return;
+    }
+    // CORS preflights carry no credentials, in S3 too; s3rver answers them from the bucket's rule.
+    if (req.method === 'OPTIONS') {
+      echoAllowedOrigin(req, res, allowedOrigins);
+      void koa(req, res);
+      return;
+    }
+    const verdict = verifySigV4(
+      { method: req.method ?? '', url: req.url ?? '/', rawHeaders: req.rawHeaders },
+      { secrets: LOCAL_SECRETS, region: LOCAL_REGION, service: 's3', now: new Date() },
+    );
+    if (!verdict.ok) {
+      sendError(req, res, verdict.status, verdict.code, verdict.message);
+      return;
+    }
+    checkedBody(req, verdict.payloadHash).then(
+      (checked) => {
+        if (checked === undefined) {
+          sendError(req, res, 400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+          return;
+        }
+        // An answer to a request without Origin (an <img>) has no CORS headers; a browser that
+        // cached it would reuse it for the page's CORS request of the same URL and block it.
+        if (allowedOrigins.size > 0 && (req.method === 'GET' || req.method === 'HEAD')) res.setHeader('vary', 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method');
+        serve(checked, res);
+      },
+      (error: unknown) => {
+        sendError(req, res, 400, 'IncompleteBody', `The request body could not be read: ${error instanceof Error ? error.message : 'unknown error'}.`);
+      },
+    );
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const list = listRequest(req);
     if (list === undefined) {
       void koa(req, res);
@@ -123,12 +181,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       },
       (error: unknown) => {
         const s3Error = error instanceof s3rver.S3Error ? error : new s3rver.S3Error('InternalError', 'We encountered an internal error. Please try again.');
-        const xml = s3Error.toXML();
-        res.writeHead(s3Error.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
-        res.end(xml);
+        sendError(req, res, s3Error.status, s3Error.code, s3Error.message);
       },
     );
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {
@@ -137,12 +193,98 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = new Set([`${host}:${String(port)}`, ...(host === '127.0.0.1' ? [`localhost:${String(port)}`] : [])]);
   return {
     endpoint: new URL(`http://${host}:${port}`),
     port,
     server,
     close: () => closeServer(server),
   };
+}
+
+// ---- 5-7: signatures, Host, CORS --------------------------------------------------------
+
+const LOCAL_SECRETS: ReadonlyMap<string, string> = new Map([[LOCAL_CREDENTIALS.accessKeyId, LOCAL_CREDENTIALS.secretAccessKey]]);
+
+/** host:port of test proxies in this process that pass requests on byte for byte (see below). */
+const PROXY_HOSTS = new Set<string>();
+
+/**
+ * Accept requests addressed to a proxy of this process (a test's fault proxy): it forwards the
+ * Host header its clients signed, so the embedded S3 must take that Host as its own. Returns a
+ * function that withdraws it.
+ */
+export function acceptProxyHost(hostPort: string): () => void {
+  PROXY_HOSTS.add(hostPort);
+  return () => {
+    PROXY_HOSTS.delete(hostPort);
+  };
+}
+
+/** An S3 error document (none for HEAD, as S3 does). */
+function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+  const error = new s3rver.S3Error(code, message);
+  const xml = req.method === 'HEAD' ? '' : error.toXML();
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml), 'x-amz-error-code': code });
+  res.end(xml);
+  // An unread body would otherwise hold the connection open.
+  req.resume();
+}
+
+/** s3rver answers an allowed preflight with `*`; S3 names the origin, as a rule for given origins should. */
+function echoAllowedOrigin(req: IncomingMessage, res: ServerResponse, origins: ReadonlySet<string>): void {
+  const origin = req.headers.origin;
+  if (origin === undefined || !origins.has(origin)) return;
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => setHeader(name, name.toLowerCase() === 'access-control-allow-origin' && value === '*' ? origin : value);
+}
+
+/** Bodies above this are not buffered for a hash check (object PUTs are checked as they stream). */
+const MAX_BUFFERED_BODY = 8 * 1024 * 1024;
+
+/**
+ * The request to serve once its body is known to match the signed payload hash, or undefined
+ * when it does not. Object PUTs are checked by SafeStore as they are written (the header is
+ * there); any other body is small (DeleteObjects, bucket settings) and is read here first, then
+ * handed on as a fresh request with the same bytes.
+ */
+async function checkedBody(req: IncomingMessage, payloadHash: string): Promise<IncomingMessage | undefined> {
+  if (!/^[0-9a-f]{64}$/.test(payloadHash) || isObjectPut(req)) return req;
+  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody) return payloadHash === EMPTY_SHA256 ? req : undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BUFFERED_BODY) throw new Error(`more than ${MAX_BUFFERED_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  if (createHash('sha256').update(body).digest('hex') !== payloadHash) return undefined;
+  const replay = new IncomingMessage(req.socket);
+  replay.method = req.method ?? 'GET';
+  replay.url = req.url ?? '/';
+  replay.headers = req.headers;
+  replay.rawHeaders = req.rawHeaders;
+  replay.httpVersion = req.httpVersion;
+  replay.httpVersionMajor = req.httpVersionMajor;
+  replay.httpVersionMinor = req.httpVersionMinor;
+  // Not complete, Node would take the replay's end for an aborted request and close the socket.
+  replay.complete = true;
+  replay.push(body);
+  replay.push(null);
+  return replay;
+}
+
+/** Query parameters that make a PUT on a key something else than a write of its bytes. */
+const OBJECT_SUBRESOURCES = ['acl', 'tagging', 'uploadId', 'partNumber', 'legal-hold', 'retention', 'torrent'];
+
+/** A PUT of an object's bytes (not a bucket, not a sub-resource such as ?acl or a part). */
+function isObjectPut(req: IncomingMessage): boolean {
+  if (req.method !== 'PUT') return false;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const segments = url.pathname.split('/').filter((segment) => segment !== '');
+  return segments.length >= 2 && !OBJECT_SUBRESOURCES.some((name) => url.searchParams.has(name));
 }
 
 async function closeServer(server: Server): Promise<void> {
@@ -195,6 +337,7 @@ declare class FilesystemStoreBase {
   getBucket(bucket: string): Promise<object | null>;
   putBucket(bucket: string): Promise<unknown>;
   putSubresource(bucket: string, key: string | undefined, resource: unknown): Promise<void>;
+  deleteSubresource(bucket: string, key: string | undefined, resourceType: string): Promise<void>;
   existsObject(bucket: string, key: string): Promise<boolean>;
   listObjects(bucket: string, options: { prefix?: string; delimiter?: string; maxKeys?: number }): Promise<ListResult>;
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
@@ -322,6 +465,21 @@ class SafeStore extends s3rver.FilesystemStore {
   }
 }
 
+/** What SafeStore writes before a rename: `<key>._S3rver_object.<uuid>.part` and the like. */
+const PART_FILE = /\._S3rver_(?:object|object\.md5|metadata\.json)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
+
+/**
+ * Delete the `.part` files of writes that never finished: a process killed mid-upload (SIGKILL,
+ * a crash) could not clean up after itself. Only one server uses a directory, so at start none
+ * of them belongs to a write still going on.
+ */
+export async function removeStaleParts(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  const stale = entries.filter((entry) => entry.isFile() && PART_FILE.test(entry.name)).map((entry) => join(entry.parentPath, entry.name));
+  await Promise.all(stale.map((file) => rm(file, { force: true })));
+  return stale;
+}
+
 async function unlinkIfPresent(path: string): Promise<void> {
   try {
     await unlink(path);
@@ -346,6 +504,13 @@ function verify(headers: IncomingMessage['headers'], size: number, md5Hex: strin
   const checksum = headers['x-amz-checksum-sha256'];
   if (typeof checksum === 'string' && checksum !== sha256Base64) {
     throw new s3rver.S3Error('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+  }
+  // The hash the signature covers (verified before s3rver saw the request; see sigv4.ts).
+  const signed = headers['x-amz-content-sha256'];
+  if (typeof signed === 'string' && /^[0-9a-f]{64}$/.test(signed) && signed !== Buffer.from(sha256Base64, 'base64').toString('hex')) {
+    const mismatch = new s3rver.S3Error('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    mismatch.status = 400;
+    throw mismatch;
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The local stack: the embedded S3 (s3rver), both buckets, the sample sources, dev signing keys
+ * The local stack: the embedded S3 (s3rver) or, when the environment names one with S3_ENDPOINT,
+ * an S3 of your own (external-s3.ts), both buckets, the sample sources, dev signing keys
  * and their JWKS, and an HTTP server that turns each request into an API Gateway event for the
  * same handler the Lambda runs. `npm start` runs it (start.ts); integration tests start their
  * own on ephemeral ports.
@@ -14,10 +15,12 @@ import { createServices, type ServiceOverrides, type Services } from '../../lib/
 import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, type DevKeys } from './dev-keys.js';
 import { serveThroughGateway } from './gateway-adapter.js';
 import { startLocalS3 } from './s3.js';
+import { ensureBuckets, externalS3FromEnv } from './external-s3.js';
 import { uploadSources, type UploadSummary } from './sources.js';
 import { createViewerRoutes } from './viewer/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET } from './local-constants.js';
 import { createS3Client } from '../../lib/store/index.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 export { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET };
 
@@ -34,12 +37,16 @@ export interface LocalStackOptions {
   readonly host?: string;
   /** Service overrides for tests (an S3 client with injected faults, a render engine spy). */
   readonly overrides?: ServiceOverrides;
+  /** Origins besides the stack's own page whose scripts may read the buckets (the IIIF validator's). */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface LocalStack {
   /** http://127.0.0.1:PORT */
   readonly url: string;
   readonly s3Endpoint: URL;
+  /** 'external' when the environment named an S3 (S3_ENDPOINT): no embedded S3 was started. */
+  readonly storage: 'embedded' | 'external';
   readonly config: Config;
   readonly services: Services;
   readonly keys: DevKeys;
@@ -53,16 +60,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const host = options.host ?? '127.0.0.1';
   await mkdir(options.dataDir, { recursive: true });
   const userEnv = options.env ?? {};
-  const sourceBucket = userEnv.SOURCE_BUCKET ?? LOCAL_SOURCE_BUCKET;
-  const derivativeBucket = userEnv.DERIVATIVE_BUCKET ?? LOCAL_DERIVATIVE_BUCKET;
-  const s3 = await startLocalS3({
-    port: options.s3Port,
-    directory: path.join(options.dataDir, 's3'),
-    buckets: [sourceBucket, derivativeBucket],
-    silent: true,
-  });
-  const keys = await ensureDevKeys(options.dataDir);
+  const external = externalS3FromEnv(userEnv);
+  const sourceBucket = external?.sourceBucket ?? userEnv.SOURCE_BUCKET ?? LOCAL_SOURCE_BUCKET;
+  const derivativeBucket = external?.derivativeBucket ?? userEnv.DERIVATIVE_BUCKET ?? LOCAL_DERIVATIVE_BUCKET;
 
+  // Listening first: the buckets' CORS rule names the page's own origin.
   let handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> = () => Promise.resolve();
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -73,6 +75,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const port = await listen(server, options.port, host);
   const url = `http://${host}:${port}`;
+  const pageOrigins = [...(host === '127.0.0.1' ? [url, `http://localhost:${port}`] : [url]), ...(options.corsOrigins ?? [])];
+
+  let s3: { readonly endpoint: URL; close(): Promise<void> };
+  let s3Client: S3Client;
+  try {
+    if (external === undefined) {
+      s3 = await startLocalS3({
+        port: options.s3Port,
+        directory: path.join(options.dataDir, 's3'),
+        buckets: [sourceBucket, derivativeBucket],
+        corsOrigins: pageOrigins,
+        silent: true,
+      });
+      // Explicit credentials: a developer's own AWS keys in the environment must not reach s3rver.
+      s3Client = createS3Client({ endpoint: s3.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    } else {
+      s3Client = createS3Client({ endpoint: external.endpoint, region: external.region, ...(external.credentials === undefined ? {} : { credentials: external.credentials }) });
+      await ensureBuckets(s3Client, [sourceBucket, derivativeBucket], pageOrigins);
+      s3 = { endpoint: external.endpoint, close: () => Promise.resolve() };
+    }
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  const keys = await ensureDevKeys(options.dataDir);
 
   const config = loadConfig({
     SOURCE_CACHE_DIR: path.join(options.dataDir, 'cache'),
@@ -84,8 +111,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     DERIVATIVE_BUCKET: derivativeBucket,
     S3_ENDPOINT: s3.endpoint.href,
   });
-  // Explicit credentials: a developer's own AWS keys in the environment must not reach s3rver.
-  const s3Client = createS3Client({ endpoint: s3.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const services = createServices(config, { deferral: 'background', s3: s3Client, ...options.overrides });
   const uploaded = await uploadSources(services, options.imageDirs ?? []);
   // Built now, not on the first request: a bad presets file stops `npm start` at once.
@@ -109,6 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     url,
     s3Endpoint: s3.endpoint,
+    storage: external === undefined ? 'embedded' : 'external',
     config,
     services,
     keys,

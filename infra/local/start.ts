@@ -21,6 +21,9 @@ in samples/ and $LOCAL_IMAGES_DIR uploaded as sources (identifier = file name wi
 
 Environment: PORT, S3_PORT, DATA_DIR, LOCAL_IMAGES_DIR, and every variable the Lambda function
 reads (IIIF_AUTH=off to run without tokens, IIIF_MAX_AREA, IIIF_DEFAULT_VERSION, …; see docs/configuration.md).
+With S3_ENDPOINT set, no embedded S3 is started: that S3 is used with AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_REGION, SOURCE_BUCKET and DERIVATIVE_BUCKET, missing buckets are
+created (docs/testing.md).
 `;
 
 function port(name: string, fallback: number): number {
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   const first = stack.uploaded.identifiers[0] ?? 'IDENTIFIER';
   const auth = stack.config.auth.enabled;
   process.stdout.write(`
-Recto is running at ${stack.url}/   (embedded S3 at ${stack.s3Endpoint.href}, data in ${resolveDataDir()})
+Recto is running at ${stack.url}/   (${stack.storage === 'embedded' ? 'embedded S3' : `S3 from S3_ENDPOINT, buckets ${stack.config.sourceBucket} and ${stack.config.derivativeBucket},`} at ${stack.s3Endpoint.href}, data in ${resolveDataDir()})
 Sources: ${stack.uploaded.identifiers.join(', ') || '(none)'}  (${stack.uploaded.uploaded} uploaded, ${stack.uploaded.skipped} already there)
 Auth: ${auth ? 'on' : 'OFF (IIIF_AUTH=off)'}
 ${auth ? `

@@ -224,20 +224,22 @@ describe('images', () => {
     }
   });
 
-  it('stores the derivative immutable, typed, and tagged with the source ETag, and storage answers with CORS', async () => {
+  it("stores the derivative immutable, typed, and tagged with the source ETag, and storage answers with CORS for the stack's page only", async () => {
     // Prepare
     const answer = await t.request(`/iiif/3/${GRID_ID}/full/250,250/0/default.webp`, { token });
     const sourceHead = await t.stack.services.sources.head(GRID_ID);
 
     // Act
-    const image = await t.follow(answer.headers.location ?? '', { origin: 'https://viewer.example' });
+    const image = await t.follow(answer.headers.location ?? '', { origin: t.url });
+    const elsewhere = await t.follow(answer.headers.location ?? '', { origin: 'https://viewer.example' });
 
     // Assess
     expect(image.status).toBe(200);
     expect(image.headers['content-type']).toBe('image/webp');
     expect(image.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(image.headers['x-amz-meta-source-etag']).toBe(sourceHead.etag);
-    expect(image.headers['access-control-allow-origin']).toBe('*');
+    expect(image.headers['access-control-allow-origin']).toBe(t.url);
+    expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();
     const decoded = await decode(image.body);
     expect([decoded.format, decoded.width, decoded.height]).toEqual(['webp', 250, 250]);
   });

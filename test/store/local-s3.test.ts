@@ -1,20 +1,26 @@
 /**
  * The embedded S3 (infra/local/s3.ts) over real HTTP: what Recto relies on, and each fix over
- * plain s3rver (atomic writes, If-None-Match, integrity checks, ListObjectsV2 paging).
+ * plain s3rver (atomic writes, If-None-Match, integrity checks, ListObjectsV2 paging, SigV4
+ * verification, the Host check, CORS for the page's origin only, stale .part files removed).
+ * Raw requests are signed by the AWS SDK's signer (signedHeaders), as the server now demands.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_S3_CREDENTIALS, localS3Environment, startLocalS3 } from '../../infra/local/s3.js';
+import { LOCAL_S3_CREDENTIALS, localS3Environment, startLocalS3, type LocalS3 } from '../../infra/local/s3.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
-import { startTestS3, type TestS3 } from '../support/s3.js';
+import { signedHeaders, startTestS3, type TestS3 } from '../support/s3.js';
 import { waitFor } from '../support/wait.js';
+
+const CHILD = fileURLToPath(new URL('./local-s3-child.ts', import.meta.url));
 
 interface RawAnswer {
   readonly status: number;
@@ -22,10 +28,18 @@ interface RawAnswer {
   readonly body: Buffer;
 }
 
-/** One plain HTTP request (s3rver serves anonymous requests), the body sent in chunks. */
-function raw(endpoint: URL, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RawAnswer> {
+/** One plain HTTP request, signed unless `anonymous` (for `host` if given), the body sent whole. */
+async function raw(
+  endpoint: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+  options: { anonymous?: boolean; host?: string } = {},
+): Promise<RawAnswer> {
+  const sent = options.anonymous === true ? headers : await signedHeaders(endpoint, method, path, headers, options.host === undefined ? {} : { host: options.host });
   return new Promise((resolve, reject) => {
-    const req = request({ host: endpoint.hostname, port: endpoint.port, method, path, headers }, (res) => {
+    const req = request({ host: endpoint.hostname, port: endpoint.port, method, path, headers: sent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -85,27 +99,23 @@ describe('the embedded S3', () => {
     expect(stored?.metadata).toEqual({ 'source-etag': '"abc"' });
   });
 
-  it('answers a CORS preflight and a GET from any origin on both buckets', async () => {
+  it('answers to its own loopback host and port only, refusing any other Host with 400 before looking at the request', async () => {
     // Prepare
-    await s3.putObject(s3.sourceBucket, 'cors.txt', 'x');
-    await s3.putObject(s3.derivativeBucket, 'cors.txt', 'x');
+    await s3.putObject(s3.sourceBucket, 'host.txt', 'x');
+    const path = `/${s3.sourceBucket}/host.txt`;
 
-    for (const bucket of [s3.sourceBucket, s3.derivativeBucket]) {
-      // Act
-      const preflight = await raw(s3.endpoint, 'OPTIONS', `/${bucket}/cors.txt`, {
-        origin: 'https://viewer.example',
-        'access-control-request-method': 'GET',
-      });
-      const get = await raw(s3.endpoint, 'GET', `/${bucket}/cors.txt`, { origin: 'https://viewer.example' });
+    // Act: each request signed for the Host it sends, so only the Host check can refuse it.
+    const own = await raw(s3.endpoint, 'GET', path);
+    const localhost = await raw(s3.endpoint, 'GET', path, {}, undefined, { host: `localhost:${s3.endpoint.port}` });
+    const rebound = await raw(s3.endpoint, 'GET', path, {}, undefined, { host: `attacker.example:${s3.endpoint.port}` });
+    const otherPort = await raw(s3.endpoint, 'GET', path, {}, undefined, { host: '127.0.0.1:1' });
 
-      // Assess
-      expect(preflight.status).toBe(200);
-      expect(preflight.headers['access-control-allow-origin']).toBe('*');
-      expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD');
-      expect(get.status).toBe(200);
-      expect(get.headers['access-control-allow-origin']).toBe('*');
-      expect(get.headers['access-control-expose-headers']).toBe('Content-Length, Content-Type, ETag, Last-Modified');
-    }
+    // Assess
+    expect([own.status, localhost.status]).toEqual([200, 200]);
+    expect(rebound.status).toBe(400);
+    expect(rebound.body.toString()).toContain('<Code>InvalidHostHeader</Code>');
+    expect(rebound.body.toString()).not.toContain('x</');
+    expect(otherPort.status).toBe(400);
   });
 
   it('never shows a half-written object: a GET during a slow PUT finds nothing, then the whole object', async () => {
@@ -113,9 +123,10 @@ describe('the embedded S3', () => {
     const chunk = Buffer.alloc(64 * 1024, 7);
     const chunks = 20;
     const duringUpload: number[] = [];
+    const headers = await signedHeaders(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/slow.bin`, { 'content-length': String(chunk.length * chunks) });
     const upload = new Promise<number>((resolve, reject) => {
       const req = request(
-        { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/slow.bin`, headers: { 'content-length': String(chunk.length * chunks) } },
+        { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/slow.bin`, headers },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -153,7 +164,7 @@ describe('the embedded S3', () => {
       port: s3.endpoint.port,
       method: 'PUT',
       path: `/${s3.derivativeBucket}/cut.bin`,
-      headers: { 'content-length': String(1024 * 1024) },
+      headers: await signedHeaders(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/cut.bin`, { 'content-length': String(1024 * 1024) }),
     });
     req.on('error', () => undefined);
 
@@ -189,9 +200,10 @@ describe('the embedded S3', () => {
     const secondAnswered = new Promise<void>((resolve) => {
       answered = resolve;
     });
+    const headers = await signedHeaders(s3.endpoint, 'PUT', `/${s3.derivativeBucket}/race.txt`, { 'if-none-match': '*', 'content-length': '10' });
     const first = new Promise<number>((resolve) => {
       const req = request(
-        { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/race.txt`, headers: { 'if-none-match': '*', 'content-length': '10' } },
+        { host: s3.endpoint.hostname, port: s3.endpoint.port, method: 'PUT', path: `/${s3.derivativeBucket}/race.txt`, headers },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -315,6 +327,74 @@ describe('the embedded S3', () => {
   });
 });
 
+describe("the embedded S3's CORS rule", () => {
+  const page = 'http://127.0.0.1:3000';
+  let local: LocalS3;
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'recto-s3-cors-'));
+    local = await startLocalS3({ port: 0, directory, buckets: ['sources', 'derivatives'], corsOrigins: [page] });
+    const client = createS3Client({ endpoint: local.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+    for (const bucket of ['sources', 'derivatives']) await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'cors.txt', Body: Buffer.from('x') }));
+    client.destroy();
+  });
+  afterAll(async () => {
+    await local.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it.each(['sources', 'derivatives'])("answers the page's preflight and GET on %s with its origin, and the headers a viewer reads", async (bucket) => {
+    // Act
+    const preflight = await raw(local.endpoint, 'OPTIONS', `/${bucket}/cors.txt`, { origin: page, 'access-control-request-method': 'GET' }, undefined, { anonymous: true });
+    const get = await raw(local.endpoint, 'GET', `/${bucket}/cors.txt`, { origin: page });
+
+    // Assess
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers['access-control-allow-origin']).toBe(page);
+    expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD');
+    expect(get.status).toBe(200);
+    expect(get.headers['access-control-allow-origin']).toBe(page);
+    expect(get.headers['access-control-expose-headers']).toBe('Content-Length, Content-Type, ETag, Last-Modified');
+  });
+
+  it.each(['sources', 'derivatives'])('refuses the preflight of another origin on %s, and gives its GET no CORS headers', async (bucket) => {
+    // Act
+    const preflight = await raw(local.endpoint, 'OPTIONS', `/${bucket}/cors.txt`, { origin: 'https://elsewhere.example', 'access-control-request-method': 'GET' }, undefined, { anonymous: true });
+    const get = await raw(local.endpoint, 'GET', `/${bucket}/cors.txt`, { origin: 'https://elsewhere.example' });
+
+    // Assess
+    expect(preflight.status).toBe(403);
+    expect(preflight.body.toString()).toContain('<Code>CORSResponse</Code>');
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(get.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('marks every GET as varying by Origin, so that a browser never reuses an answer without CORS headers for the page', async () => {
+    // Act: an <img> asks without Origin, then the page's script asks for the same URL.
+    const plain = await raw(local.endpoint, 'GET', '/derivatives/cors.txt');
+    const fromPage = await raw(local.endpoint, 'GET', '/derivatives/cors.txt', { origin: page });
+
+    // Assess
+    expect(plain.headers['access-control-allow-origin']).toBeUndefined();
+    expect(plain.headers.vary).toContain('Origin');
+    expect(fromPage.headers['access-control-allow-origin']).toBe(page);
+    expect(fromPage.headers.vary).toContain('Origin');
+  });
+
+  it('has no CORS rule at all when started without page origins', async () => {
+    // Act: the store tests' S3 (startTestS3) names no origin.
+    const s3 = await startTestS3();
+    await s3.putObject(s3.sourceBucket, 'cors.txt', 'x');
+    const preflight = await raw(s3.endpoint, 'OPTIONS', `/${s3.sourceBucket}/cors.txt`, { origin: page, 'access-control-request-method': 'GET' }, undefined, { anonymous: true });
+    await s3.close();
+
+    // Assess
+    expect(preflight.status).toBe(403);
+    expect(preflight.body.toString()).toContain('CORS is not enabled for this bucket');
+  });
+});
+
 describe('the embedded S3 across restarts', () => {
   it('keeps its objects and buckets in its directory', async () => {
     // Prepare
@@ -337,6 +417,55 @@ describe('the embedded S3 across restarts', () => {
       // Assess
       expect(page.Contents?.map((o) => o.Key)).toEqual(['k.txt']);
       expect(get.body.toString()).toBe('kept');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('deletes the .part files of an upload cut short by SIGKILL when it starts again, and keeps the objects', async () => {
+    // Prepare: a server in a child process holds a half-received PUT when it is killed.
+    const directory = await mkdtemp(join(tmpdir(), 'recto-s3-killed-'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const port = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /PORT (\d+)/.exec(chunk.toString());
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        child.once('exit', () => {
+          reject(new Error('the child S3 exited before listening'));
+        });
+      });
+      const endpoint = new URL(`http://127.0.0.1:${port}`);
+      expect((await raw(endpoint, 'PUT', '/b/kept.part', {}, Buffer.from('a key that ends in .part'))).status).toBe(200);
+      const upload = request({
+        host: endpoint.hostname,
+        port: endpoint.port,
+        method: 'PUT',
+        path: '/b/cut/object.bin',
+        headers: await signedHeaders(endpoint, 'PUT', '/b/cut/object.bin', { 'content-length': String(1024 * 1024) }),
+      });
+      upload.on('error', () => undefined);
+      upload.write(Buffer.alloc(100_000, 1));
+      await waitFor(async () => (await partFiles(directory)).length > 0, 30_000, 20, 'the upload begun');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      upload.destroy();
+      const left = await partFiles(directory);
+
+      // Act
+      const again = await startLocalS3({ port: 0, directory, buckets: ['b'] });
+      const remaining = await partFiles(directory);
+      const cut = await raw(again.endpoint, 'GET', '/b/cut/object.bin');
+      const kept = await raw(again.endpoint, 'GET', '/b/kept.part');
+      await again.close();
+
+      // Assess
+      expect(left).toHaveLength(1);
+      expect(remaining).toEqual([]);
+      expect(cut.status).toBe(404);
+      expect(kept.body.toString()).toBe('a key that ends in .part');
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

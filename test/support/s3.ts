@@ -1,11 +1,13 @@
 /**
  * S3 for tests: the embedded S3 of the local stack (infra/local/s3.ts) on an ephemeral port in a
  * fresh temp directory, with the two buckets, an SDK client made by lib/store, a log of every
- * request it served, and helpers to put, get and list objects. Plus a fault proxy: an HTTP hop in
+ * request it served, and helpers to put, get and list objects. Against a real S3
+ * (external-s3.ts), two buckets of its own there, seen through a recording proxy that passes
+ * each request on byte for byte (signatures cover the Host header, which it keeps). Plus a fault proxy: an HTTP hop in
  * front of it that answers chosen requests with S3 errors, delays, resets or truncated bodies, so
  * the SDK's own retries, timeouts and error parsing run for real.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,8 +20,12 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../infra/local/s3.js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Checksum, SourceData } from '@smithy/types';
+import { ensureBuckets } from '../../infra/local/external-s3.js';
+import { acceptProxyHost, LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3 } from '../../infra/local/s3.js';
 import { createS3Client, type S3ClientOptions } from '../../lib/store/s3-client.js';
+import { deleteBucket, externalTestS3, uniqueBucket } from './external-s3.js';
 
 export const TEST_SOURCE_BUCKET = 'recto-sources';
 export const TEST_DERIVATIVE_BUCKET = 'recto-derivatives';
@@ -44,7 +50,9 @@ export interface StoredTestObject {
 
 export interface TestS3 {
   readonly endpoint: URL;
+  /** The embedded S3's files (empty against a real S3). */
   readonly directory: string;
+  /** The server the clients talk to: the embedded S3, or the proxy in front of a real one. */
   readonly server: Server;
   /** A client made by createS3Client against this server (1 attempt: tests see the first answer). */
   readonly client: S3Client;
@@ -72,11 +80,25 @@ export interface TestS3 {
 
 export async function startTestS3(): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 'recto-s3-'));
-  const local = await startLocalS3({
-    port: 0,
-    directory,
-    buckets: [TEST_SOURCE_BUCKET, TEST_DERIVATIVE_BUCKET],
-  });
+  const access = externalTestS3 ?? { region: LOCAL_S3_REGION, credentials: LOCAL_S3_CREDENTIALS };
+  let local: { readonly endpoint: URL; readonly server: Server; close(): Promise<void> };
+  let sourceBucket = TEST_SOURCE_BUCKET;
+  let derivativeBucket = TEST_DERIVATIVE_BUCKET;
+  let dropBuckets = (): Promise<void> => Promise.resolve();
+  if (externalTestS3 === undefined) {
+    local = await startLocalS3({ port: 0, directory, buckets: [sourceBucket, derivativeBucket] });
+  } else {
+    sourceBucket = uniqueBucket('sources');
+    derivativeBucket = uniqueBucket('derivatives');
+    const admin = createS3Client({ endpoint: externalTestS3.endpoint, region: externalTestS3.region, credentials: externalTestS3.credentials });
+    await ensureBuckets(admin, [sourceBucket, derivativeBucket], []);
+    const proxy = await startFaultProxy(externalTestS3.endpoint);
+    local = proxy;
+    dropBuckets = async () => {
+      await Promise.all([deleteBucket(admin, sourceBucket), deleteBucket(admin, derivativeBucket)]);
+      admin.destroy();
+    };
+  }
   const requests: RecordedRequest[] = [];
   local.server.on('request', (req: IncomingMessage) => {
     const url = new URL(req.url ?? '/', local.endpoint);
@@ -84,7 +106,7 @@ export async function startTestS3(): Promise<TestS3> {
   });
   const clients: S3Client[] = [];
   const createClient = (options: Partial<S3ClientOptions> = {}): S3Client => {
-    const client = createS3Client({ endpoint: local.endpoint, credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1, ...options });
+    const client = createS3Client({ endpoint: local.endpoint, region: access.region, credentials: access.credentials, maxAttempts: 1, ...options });
     clients.push(client);
     return client;
   };
@@ -94,8 +116,8 @@ export async function startTestS3(): Promise<TestS3> {
     directory,
     server: local.server,
     client,
-    sourceBucket: TEST_SOURCE_BUCKET,
-    derivativeBucket: TEST_DERIVATIVE_BUCKET,
+    sourceBucket,
+    derivativeBucket,
     requests,
     createClient,
     count: (method, path) => requests.filter((r) => r.method === method && r.path === path).length,
@@ -131,6 +153,18 @@ export async function startTestS3(): Promise<TestS3> {
     },
     async seed(bucket, keys, body) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      if (externalTestS3 !== undefined) {
+        // A real S3's files are its own: PUT them, a few at a time.
+        const queue = [...keys];
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+              await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+            }
+          }),
+        );
+        return;
+      }
       const md5 = createHash('md5').update(bytes).digest('hex');
       for (const key of keys) {
         // s3rver's layout: <dir>/<bucket>/<key>._S3rver_object, beside .md5 and metadata.json.
@@ -157,9 +191,75 @@ export async function startTestS3(): Promise<TestS3> {
     async close() {
       for (const each of clients) each.destroy();
       await local.close();
+      await dropBuckets();
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+// ---- signing raw requests ---------------------------------------------------------------
+
+/** SHA-256 and HMAC-SHA-256 for the SDK's signer, from node:crypto. */
+/** What createHash and createHmac both give. */
+type Digester = ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+
+class NodeSha256 implements Checksum {
+  #hash: Digester;
+  readonly #secret: SourceData | undefined;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = NodeSha256.#make(secret);
+  }
+
+  static #make(secret: SourceData | undefined): Digester {
+    return secret === undefined ? createHash('sha256') : createHmac('sha256', NodeSha256.#bytes(secret));
+  }
+
+  static #bytes(data: SourceData): Buffer {
+    return typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  }
+
+  update(data: Uint8Array): void {
+    this.#hash.update(data);
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.#hash.digest()));
+  }
+
+  reset(): void {
+    this.#hash = NodeSha256.#make(this.#secret);
+  }
+}
+
+/**
+ * The headers of a raw request signed by the AWS SDK's own SigV4 signer (not Recto's verifier)
+ * with the local credentials, the body unsigned (UNSIGNED-PAYLOAD) so that it may be streamed.
+ * `host` defaults to the endpoint's.
+ */
+export async function signedHeaders(
+  endpoint: URL,
+  method: string,
+  path: string,
+  headers: Readonly<Record<string, string>> = {},
+  options: { host?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; signingDate?: Date } = {},
+): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ service: 's3', region: LOCAL_S3_REGION, credentials: options.credentials ?? LOCAL_S3_CREDENTIALS, sha256: NodeSha256, uriEscapePath: false });
+  const url = new URL(path, endpoint);
+  const signed = await signer.sign(
+    {
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...headers, host: options.host ?? url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
+    options.signingDate === undefined ? {} : { signingDate: options.signingDate },
+  );
+  return signed.headers;
 }
 
 // ---- fault proxy ------------------------------------------------------------------------
@@ -186,6 +286,7 @@ export interface Fault {
 
 export interface FaultProxy {
   readonly endpoint: URL;
+  readonly server: Server;
   /** Requests seen by the proxy, faulted or not, with what was done. */
   readonly log: readonly { readonly method: string; readonly path: string; readonly fault: boolean }[];
   /** Queue a fault; faults are tried in the order they were added. */
@@ -276,8 +377,11 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  // Its clients sign for its own host:port, which it passes on: the embedded S3 must accept it.
+  const withdraw = acceptProxyHost(`127.0.0.1:${String(port)}`);
   return {
     endpoint: new URL(`http://127.0.0.1:${port}`),
+    server,
     log,
     inject(fault) {
       faults.push({ fault, left: fault.times ?? 1 });
@@ -286,6 +390,7 @@ export async function startFaultProxy(target: URL): Promise<FaultProxy> {
     held: () => held,
     close: () =>
       new Promise<void>((resolve) => {
+        withdraw();
         server.close(() => {
           resolve();
         });

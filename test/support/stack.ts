@@ -5,7 +5,8 @@
  * tampering with) the buckets, and HTTP helpers that send paths byte for byte.
  *
  * Every stack is independent: its own data directory, embedded S3, dev keys and JWKS. close()
- * stops both servers and removes the directory.
+ * stops both servers and removes the directory. Against a real S3 (external-s3.ts) the stack
+ * gets two buckets of its own there instead of an embedded S3, deleted by close().
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -29,6 +30,7 @@ import type { RenderEngine } from '../../lib/service/produce.js';
 import type { ServiceOverrides } from '../../lib/entry/wiring.js';
 import { createS3Client } from '../../lib/store/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack, type LocalStack } from '../../infra/local/stack.js';
+import { deleteBucket, externalTestS3, uniqueBucket } from './external-s3.js';
 import { gridImage, type Grid, type Rgb } from './fixtures.js';
 
 // ---- the render spy ---------------------------------------------------------------------
@@ -205,7 +207,7 @@ export interface TestStack {
    * oldest first (clear it with `length = 0`).
    */
   readonly s3Calls: string[];
-  /** A client of the embedded S3 that the service does not use: for looking and tampering. */
+  /** A client of the stack's S3 that the service does not use: for looking and tampering. */
   readonly s3: S3Client;
   readonly sourceBucket: string;
   readonly derivativeBucket: string;
@@ -248,13 +250,26 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const logger = new CapturingLogger();
   // Each stack has its own dev keys at a URL an earlier stack of this process may have used.
   clearKeyCaches();
+  const access = externalTestS3 ?? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  // The stack's switch to an S3 of its own: S3_ENDPOINT with its credentials and new buckets.
+  const storageEnv: Record<string, string> =
+    externalTestS3 === undefined
+      ? {}
+      : {
+          S3_ENDPOINT: externalTestS3.endpoint.href,
+          AWS_ACCESS_KEY_ID: externalTestS3.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: externalTestS3.credentials.secretAccessKey,
+          AWS_REGION: externalTestS3.region,
+          SOURCE_BUCKET: uniqueBucket('sources'),
+          DERIVATIVE_BUCKET: uniqueBucket('derivatives'),
+        };
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
       port: 0,
       s3Port: 0,
       dataDir,
-      env: { ...options.env },
+      env: { ...options.env, ...storageEnv },
       imageDirs: [imageDir],
       overrides: { engine, logger, ...options.overrides },
     });
@@ -262,7 +277,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const s3 = createS3Client({ endpoint: stack.s3Endpoint, region: access.region, credentials: access.credentials, maxAttempts: 1 });
   const s3Calls: string[] = [];
   const middleware = stack.services.s3.middlewareStack as MiddlewareStack<{ Bucket?: string; Key?: string }, object>;
   middleware.add(
@@ -333,8 +348,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       }
     },
     async close() {
-      s3.destroy();
       await stack.close();
+      if (externalTestS3 !== undefined) await Promise.all([deleteBucket(s3, sourceBucket), deleteBucket(s3, derivativeBucket)]);
+      s3.destroy();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import type { ApiVersion } from './context.js';
+import { VALIDATOR_HEADERS } from './http.js';
 import { validationPng } from './grid.js';
 
 /** The validator's default validation identifier (iiif_validator/cli.py); it holds "-" for id_escaped. */
@@ -32,7 +33,8 @@ export async function startConformanceStack(): Promise<ConformanceStack> {
     await mkdir(images);
     const png = await validationPng();
     await writeFile(path.join(images, `${VALIDATION_ID}.png`), png);
-    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(root, 'data'), env: { IIIF_AUTH: 'off' }, imageDirs: [images] });
+    // The validator's requests name its own origin: storage must let it read across origins.
+    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(root, 'data'), env: { IIIF_AUTH: 'off' }, imageDirs: [images], corsOrigins: [VALIDATOR_HEADERS.origin] });
     try {
       // A file name cannot hold "/", so this source goes straight to the bucket.
       await stack.services.s3.send(
