@@ -9,17 +9,16 @@ import type { Metadata } from 'sharp';
 import { SourceError, UnsupportedError, expected } from '../errors.js';
 import type { Size } from '../iiif/types.js';
 import { toRenderError } from './failure.js';
-import { levelScale, orientationTransform, transformSize } from './geometry.js';
+import { orientationTransform, transformSize } from './geometry.js';
 import { readHead, sniffFormat } from './sniff.js';
 import { readTiffTileSize } from './tiff.js';
+import { isDecreasing, isPagePyramid, MAX_PYRAMID_LEVELS } from './tiff/pyramid.js';
 import type { TiffStructure } from './tiff/structure.js';
 
 /** Source formats Recto decodes, by sharp's name. Anything else is a 501 naming the format. */
 export const SOURCE_FORMATS = ['jpeg', 'png', 'tiff', 'webp', 'gif'] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
-/** More levels than this is no pyramid (2^32 reductions): such a file is read as a document. */
-const MAX_PYRAMID_LEVELS = 32;
 
 /** Where the reduced levels of a pyramidal TIFF live. */
 export const PYRAMID_KINDS = ['pages', 'subifds'] as const;
@@ -170,26 +169,4 @@ function isOrientation(value: number | undefined): value is number {
 
 function unsupported(format: string): UnsupportedError {
   return new UnsupportedError('SOURCE_FORMAT_NOT_SUPPORTED', expected(`a source in one of ${SOURCE_FORMATS.join(', ')}`, 'the source format', format));
-}
-
-function isDecreasing(sizes: readonly Size[]): boolean {
-  return sizes.every((size, i) => {
-    const previous = sizes[i - 1];
-    return previous === undefined || (size.width < previous.width && size.height < previous.height);
-  });
-}
-
-/**
- * Pages form a pyramid when each is a power-of-two reduction of the first, both axes alike. A
- * multi-page document (scans of several leaves, a thumbnail of another crop) is not one, and
- * only its first page is served.
- */
-function isPagePyramid(sizes: readonly Size[]): boolean {
-  const full = sizes[0];
-  if (full === undefined || !isDecreasing(sizes)) return false;
-  return sizes.slice(1).every((size) => {
-    const x = levelScale(full.width, size.width);
-    const y = levelScale(full.height, size.height);
-    return x === y && Number.isInteger(Math.log2(1 / x));
-  });
 }
