@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, REPO_ROOT } from '../../infra/build/bundle.js';
 import {
-  asList, isObject, type Json, type JsonObject, loadTemplate, parseTemplate, PSEUDO_PARAMETERS, references,
+  asList, failedRules, isObject, type Json, type JsonObject, loadTemplate, parseTemplate, PSEUDO_PARAMETERS, references,
   SHORT_FORMS, statements, TEMPLATE_PATH, text,
 } from './template.js';
 
@@ -42,6 +42,9 @@ const environment = (): JsonObject => {
 /** The one expression for the source bucket's name, as the SOURCE_BUCKET variable spells it. */
 const sourceBucketName = environment()['SOURCE_BUCKET'];
 
+/** What comes before {id} in SourceKeyTemplate, as the template computes it. */
+const KEY_TEMPLATE_PREFIX = { 'Fn::Select': [0, { 'Fn::Split': ['{id}', { Ref: 'SourceKeyTemplate' }] }] };
+
 /** What an IAM Resource value points at, or undefined for anything else. */
 function classify(value: Json): string | undefined {
   if (isObject(value)) {
@@ -62,6 +65,9 @@ function classify(value: Json): string | undefined {
     if (Array.isArray(sub) && isObject(sub[1]) && JSON.stringify(sub[1]['Name']) === JSON.stringify(sourceBucketName)) {
       if (sub[0] === 'arn:${AWS::Partition}:s3:::${Name}') return 'source bucket';
       if (sub[0] === 'arn:${AWS::Partition}:s3:::${Name}/*') return 'source objects';
+      if (sub[0] === 'arn:${AWS::Partition}:s3:::${Name}/${KeyPrefix}*' && JSON.stringify(sub[1]['KeyPrefix']) === JSON.stringify(KEY_TEMPLATE_PREFIX)) {
+        return 'source objects under the key template prefix';
+      }
     }
   }
   return undefined;
@@ -323,7 +329,7 @@ describe('template.yaml environment', () => {
 describe('template.yaml IAM', () => {
   it('lets the IIIF function read sources, read and write derivatives and defer to the queue, nothing more', () => {
     expect(grants('IiifFunction')).toEqual({
-      's3:GetObject': ['derivative objects', 'source objects'],
+      's3:GetObject': ['derivative objects', 'source objects under the key template prefix'],
       's3:ListBucket': ['derivative bucket', 'source bucket'],
       's3:PutObject': ['derivative objects'],
       's3:PutObjectTagging': ['derivative objects'],
@@ -333,7 +339,7 @@ describe('template.yaml IAM', () => {
 
   it('lets the pre-warm worker read sources, read and write derivatives and consume its queue', () => {
     expect(grants('PrewarmFunction')).toEqual({
-      's3:GetObject': ['derivative objects', 'source objects'],
+      's3:GetObject': ['derivative objects', 'source objects under the key template prefix'],
       's3:ListBucket': ['derivative bucket', 'source bucket'],
       's3:PutObject': ['derivative objects'],
       's3:PutObjectTagging': ['derivative objects'],
@@ -370,6 +376,60 @@ describe('template.yaml IAM', () => {
       [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Sub': '${DerivativeBucket.Arn}/_recto-batch/*' }],
       ['s3:GetBucketLocation', { 'Fn::GetAtt': ['DerivativeBucket', 'Arn'] }],
     ]);
+  });
+});
+
+describe('template.yaml rules', () => {
+  const AUTH = {
+    JwksUrl: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json',
+    JwtIssuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+    JwtAudience: '1example23456789',
+  };
+  const NEEDS_KEYS = "With AuthMode=on, set JwksUrl (your identity provider's https JWKS) or JwtPublicKey.";
+  const NEEDS_ISSUER = 'With AuthMode=on, set JwtIssuer to the exact iss claim of your tokens.';
+  const NEEDS_AUDIENCE = 'With AuthMode=on, set JwtAudience to the aud claim of your tokens (Cognito access tokens: the app client id).';
+  const NEEDS_CONSENT = 'AuthMode=off lets anyone render without a token; to deploy it anyway, also set AllowAnonymousAccess=I-understand-anyone-can-render.';
+
+  it.each<[string, Record<string, string>, string[]]>([
+    ['the defaults (auth on, nothing to verify tokens with)', {}, [NEEDS_KEYS, NEEDS_ISSUER, NEEDS_AUDIENCE]],
+    ['keys without an issuer or audience', { JwksUrl: AUTH.JwksUrl }, [NEEDS_ISSUER, NEEDS_AUDIENCE]],
+    ['keys and issuer without an audience', { JwksUrl: AUTH.JwksUrl, JwtIssuer: AUTH.JwtIssuer }, [NEEDS_AUDIENCE]],
+    ['both a JWKS URL and a public key', { ...AUTH, JwtPublicKey: '{"kty":"OKP"}' }, ['Set JwksUrl or JwtPublicKey, not both.']],
+    ['auth off alone', { AuthMode: 'off' }, [NEEDS_CONSENT]],
+    ['the consent with auth on', { ...AUTH, AllowAnonymousAccess: 'I-understand-anyone-can-render' }, ['AllowAnonymousAccess is only read with AuthMode=off; leave it empty with auth on.']],
+    ['a JWKS URL, an issuer and an audience', AUTH, []],
+    ['a public key, an issuer and an audience', { JwtPublicKey: '{"kty":"OKP"}', JwtIssuer: AUTH.JwtIssuer, JwtAudience: AUTH.JwtAudience }, []],
+    ['auth off with the consent', { AuthMode: 'off', AllowAnonymousAccess: 'I-understand-anyone-can-render' }, []],
+  ])('with %s, the Rules refuse exactly what they should', (_case, parameters, failures) => {
+    // Act
+    const failed = failedRules(template, parameters);
+
+    // Assess
+    expect(failed).toEqual(failures);
+  });
+
+  it('accepts only an https JWKS URL and only the one spelling of the consent', () => {
+    // Prepare
+    const jwks = new RegExp(`^(?:${text(template.Parameters['JwksUrl']?.['AllowedPattern'], 'AllowedPattern')})$`);
+
+    // Assess
+    expect(['', 'https://idp.example.org/jwks.json', 'http://idp.example.org/jwks.json', 'http://127.0.0.1:3000/jwks.json'].map((url) => jwks.test(url))).toEqual([true, true, false, false]);
+    expect(template.Parameters['AllowAnonymousAccess']).toMatchObject({ Type: 'String', Default: '', AllowedValues: ['', 'I-understand-anyone-can-render'] });
+  });
+
+  it('limits both functions\' source reads to what comes before {id} in SourceKeyTemplate', () => {
+    // Prepare: CloudFormation's Fn::Select 0 of Fn::Split on '{id}', for two key templates.
+    const prefixOf = (keyTemplate: string) => keyTemplate.split('{id}')[0];
+    const readSources = (name: string) => statements(properties(name)['Policies'] ?? []).find(({ statement }) => statement['Sid'] === 'ReadSources')?.statement;
+
+    // Act
+    const resources = ['IiifFunction', 'PrewarmFunction'].map((name) => readSources(name)?.['Resource']);
+
+    // Assess
+    for (const resource of resources) {
+      expect(resource).toEqual({ 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Name}/${KeyPrefix}*', { Name: sourceBucketName, KeyPrefix: KEY_TEMPLATE_PREFIX }] });
+    }
+    expect([prefixOf('masters/{id}.tif'), prefixOf('{id}')]).toEqual(['masters/', '']);
   });
 });
 
