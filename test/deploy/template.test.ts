@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, REPO_ROOT } from '../../infra/build/bundle.js';
+import { internalPrefix } from '../../lib/iiif/index.js';
 import {
   asList, failedRules, isObject, type Json, type JsonObject, loadTemplate, parseTemplate, PSEUDO_PARAMETERS, references,
   SHORT_FORMS, statements, TEMPLATE_PATH, text,
@@ -366,14 +367,14 @@ describe('template.yaml IAM', () => {
     expect(allowActions.filter((action) => action.includes('*'))).toEqual([]);
   });
 
-  it('gives S3 Batch Operations a role that may invoke the pre-warm worker and use _recto-batch/ for manifests and reports', () => {
+  it('gives S3 Batch Operations a role that may invoke the pre-warm worker and use the internal batch folder for manifests and reports', () => {
     const role = properties('BatchOperationsRole');
     const trust = statements(role['AssumeRolePolicyDocument'] ?? null)[0]?.statement;
     expect(trust?.['Principal']).toEqual({ Service: 'batchoperations.s3.amazonaws.com' });
     const granted = statements(role['Policies'] ?? null).map(({ statement }) => [statement['Action'], statement['Resource']]);
     expect(granted).toEqual([
       ['lambda:InvokeFunction', [{ 'Fn::GetAtt': ['PrewarmFunction', 'Arn'] }, { 'Fn::Sub': '${PrewarmFunction.Arn}:*' }]],
-      [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Sub': '${DerivativeBucket.Arn}/_recto-batch/*' }],
+      [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Sub': `\${DerivativeBucket.Arn}/\${DerivativePrefix}${internalPrefix('batch', '')}*` }],
       ['s3:GetBucketLocation', { 'Fn::GetAtt': ['DerivativeBucket', 'Arn'] }],
     ]);
   });

@@ -203,7 +203,7 @@ describe('GET faults', () => {
 
   it('answers a throttled GET of a source record with 503 and Retry-After, and recovers', async () => {
     // Prepare
-    s3Mock.on(GetObjectCommand, { Bucket: t.derivativeBucket, Key: 'record-read/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
+    s3Mock.on(GetObjectCommand, { Bucket: t.derivativeBucket, Key: '!recto/records/record-read/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
     const before = await footprint();
 
     // Act
@@ -240,7 +240,7 @@ describe('PUT faults', () => {
 
   it('answers a failed PUT of a new source record with 503 and stores nothing', async () => {
     // Prepare
-    s3Mock.on(PutObjectCommand, { Bucket: t.derivativeBucket, Key: 'unrecorded/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
+    s3Mock.on(PutObjectCommand, { Bucket: t.derivativeBucket, Key: '!recto/records/unrecorded/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
     const before = await footprint();
 
     // Act
