@@ -19,6 +19,8 @@
  *    DES, which OpenSSL 3 (Node 17+) no longer provides. It also listed keys in directory-walk
  *    order, not S3's byte order. Here ListObjectsV2 is answered by this module, sorted, with
  *    plain continuation tokens.
+ * 5. `x-amz-tagging` on PUT was ignored. Here its tags are stored with the object, so
+ *    GetObjectTagging answers them, and a PUT without it leaves the object untagged.
  *
  * Still true, and not to be relied on: s3rver checks only that a SigV4 request names the access
  * key S3RVER (the secret and the signature are never verified, presigned URLs included), and
@@ -269,7 +271,7 @@ class SafeStore extends s3rver.FilesystemStore {
    * or not empty any more is simply left alone.
    */
   override async deleteObject(bucket: string, key: string): Promise<void> {
-    await Promise.all(['object', 'object.md5', 'metadata.json'].map((resource) => unlinkIfPresent(this.getResourcePath(bucket, key, resource))));
+    await Promise.all(['object', 'object.md5', 'metadata.json', 'tagging.xml'].map((resource) => unlinkIfPresent(this.getResourcePath(bucket, key, resource))));
     const parts = key.split('/').slice(0, -1);
     while (parts.length > 0) {
       try {
@@ -308,10 +310,14 @@ class SafeStore extends s3rver.FilesystemStore {
       }
       const md5Hex = md5.digest('hex');
       verify(headers, size, md5Hex, sha256.digest('base64'));
-      // Metadata first, the object last: once the object is visible, all of it is.
+      // Metadata first, the object last: once the object is visible, all of it is. The tags of
+      // x-amz-tagging replace the object's (none when absent), as on S3.
+      const tagging = this.getResourcePath(object.bucket, object.key, 'tagging.xml');
+      const tags = headers['x-amz-tagging'];
       await Promise.all([
         writeAtomically(this.getResourcePath(object.bucket, object.key, 'object.md5'), md5Hex),
         writeAtomically(this.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(storedMetadata(object.metadata), null, 2)),
+        typeof tags === 'string' ? writeAtomically(tagging, taggingXml(tags)) : unlinkIfPresent(tagging),
       ]);
       await rename(part, objectPath);
       return { size, md5: md5Hex };
@@ -320,6 +326,12 @@ class SafeStore extends s3rver.FilesystemStore {
       throw error;
     }
   }
+}
+
+/** An x-amz-tagging header (`k=v&k2=v2`, URL-encoded) as the Tagging document GetObjectTagging answers. */
+function taggingXml(header: string): string {
+  const tags = [...new URLSearchParams(header)].map(([key, value]) => `<Tag><Key>${escapeXml(key)}</Key><Value>${escapeXml(value)}</Value></Tag>`);
+  return `<Tagging><TagSet>${tags.join('')}</TagSet></Tagging>`;
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {
