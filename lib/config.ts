@@ -32,6 +32,12 @@ export const DEFAULTS = {
   /** A request whose estimated render exceeds this goes asynchronous (API Gateway allows 30 s). */
   RENDER_BUDGET_SECONDS: 20,
   /**
+   * New renders one caller (a token's `sub`) may start a minute, fleet-wide. A viewer session
+   * asks for far fewer: a full-screen deep zoom shows some 20 to 40 tiles at a time, most of
+   * them already rendered; 600 is ten a second, for a whole minute.
+   */
+  RENDER_RATE_PER_MINUTE: 600,
+  /**
    * The memory one render may count on, in MB: Lambda's own setting (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
    * when it runs there, else the template's default for the IIIF function.
    */
@@ -100,6 +106,11 @@ export interface Config {
     readonly encode: EncodeConfig;
   };
   readonly sourceCache: { readonly dir: string; readonly maxBytes: number };
+  /**
+   * New renders per caller and minute (0: no limit), counted in the DynamoDB table when one is
+   * named, else in this process.
+   */
+  readonly renderRate: { readonly perMinute: number; readonly table?: string };
   /** The pre-warm queue; long renders are sent there when set. */
   readonly prewarmQueueUrl?: string;
   /** A presets JSON file; unset means the built-in presets. */
@@ -173,6 +184,10 @@ export function loadConfig(env: Env): Config {
     sourceCache: {
       dir: read.string('SOURCE_CACHE_DIR', DEFAULTS.SOURCE_CACHE_DIR),
       maxBytes: read.integer('SOURCE_CACHE_MAX_BYTES', DEFAULTS.SOURCE_CACHE_MAX_BYTES, 0, 10 * 1024 ** 3),
+    },
+    renderRate: {
+      perMinute: read.integer('RENDER_RATE_PER_MINUTE', DEFAULTS.RENDER_RATE_PER_MINUTE, 0, 1_000_000),
+      ...defined('table', read.tableName('RENDER_RATE_TABLE')),
     },
     ...defined('prewarmQueueUrl', read.url('PREWARM_QUEUE_URL')?.href),
     ...defined('presetsFile', read.optional('PRESETS_FILE')),
@@ -278,6 +293,15 @@ function reader(env: Env) {
         throw new ConfigError(name, `expected a comma-separated list of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
       }
       return items as T[];
+    },
+    /** A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` and `.`. */
+    tableName(name: string): string | undefined {
+      const raw = optional(name);
+      if (raw === undefined) return undefined;
+      if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) {
+        throw new ConfigError(name, `expected a DynamoDB table name (3 to 255 letters, digits, _, - and .), got ${JSON.stringify(raw)}`);
+      }
+      return raw;
     },
     url(name: string): URL | undefined {
       const raw = optional(name);

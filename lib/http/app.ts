@@ -81,6 +81,7 @@ export function createHttpApp(services: AppServices): HttpApp {
         authenticator.authorize(principal, 'render');
       },
       mayWrite: authenticator.can(principal, 'render'),
+      ...(principal.subject === undefined ? {} : { caller: principal.subject }),
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
       trace,
     });

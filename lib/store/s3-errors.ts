@@ -55,7 +55,7 @@ export const STORAGE_RETRY_AFTER_SECONDS = {
   changed: 1,
 } as const;
 
-const THROTTLING_NAMES: ReadonlySet<string> = new Set([
+export const THROTTLING_NAMES: ReadonlySet<string> = new Set([
   'SlowDown',
   'Throttling',
   'ThrottlingException',
@@ -83,7 +83,7 @@ const UNAVAILABLE_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** Node's codes for a connection that failed or broke (a body cut short included). */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, REPO_ROOT } from '../../infra/build/bundle.js';
 import { internalPrefix } from '../../lib/iiif/index.js';
+import { DEFAULTS } from '../../lib/config.js';
+import { SHORT_LIVED_TAG } from '../../lib/store/index.js';
+import { RENDER_BUDGET_ATTRIBUTES } from '../../lib/store/render-budget.js';
 import {
   asList, failedRules, isObject, type Json, type JsonObject, loadTemplate, parseTemplate, PSEUDO_PARAMETERS, references,
   SHORT_FORMS, statements, TEMPLATE_PATH, text,
@@ -53,7 +56,7 @@ function classify(value: Json): string | undefined {
     if (Array.isArray(getAtt) && getAtt[1] === 'Arn' && typeof getAtt[0] === 'string') {
       const kinds: Record<string, string> = {
         DerivativeBucket: 'derivative bucket', PrewarmQueue: 'prewarm queue', PrewarmDeadLetterQueue: 'dead-letter queue',
-        PrewarmFunction: 'prewarm function', SourceBucket: 'source bucket',
+        PrewarmFunction: 'prewarm function', SourceBucket: 'source bucket', RenderRateTable: 'render rate table',
       };
       return kinds[getAtt[0]];
     }
@@ -254,13 +257,32 @@ describe('template.yaml functions', () => {
     expect(api['CorsConfiguration']).toMatchObject({ AllowOrigins: ['*'], AllowMethods: ['GET', 'HEAD', 'OPTIONS'] });
   });
 
-  it('sizes the IIIF function by parameters: memory, timeout, /tmp and optional reserved concurrency', () => {
+  it('sizes the IIIF function by parameters: memory, timeout, /tmp and reserved concurrency, 50 unless emptied', () => {
     const iiif = properties('IiifFunction');
     expect(iiif['MemorySize']).toEqual({ Ref: 'IiifMemorySize' });
     expect(iiif['Timeout']).toEqual({ Ref: 'IiifTimeout' });
     expect(iiif['EphemeralStorage']).toEqual({ Size: { Ref: 'IiifEphemeralStorage' } });
     expect(iiif['ReservedConcurrentExecutions']).toEqual({ 'Fn::If': ['HasReservedConcurrency', { Ref: 'IiifReservedConcurrency' }, { Ref: 'AWS::NoValue' }] });
+    expect(template.Parameters['IiifReservedConcurrency']).toMatchObject({ Type: 'String', Default: '50', AllowedPattern: '^$|^[0-9]+$' });
     expect(template.Parameters['IiifTimeout']).toMatchObject({ Default: 29, MaxValue: 30 });
+  });
+
+  it('counts renders per caller and minute in a pay-per-request DynamoDB table whose items expire, 600 by default', () => {
+    expect(resource('RenderRateTable')).toEqual({
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: RENDER_BUDGET_ATTRIBUTES.key, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: RENDER_BUDGET_ATTRIBUTES.key, KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: RENDER_BUDGET_ATTRIBUTES.expires, Enabled: true },
+      },
+    });
+    expect(template.Parameters['RenderRatePerMinute']).toMatchObject({ Type: 'Number', Default: DEFAULTS.RENDER_RATE_PER_MINUTE, MinValue: 0 });
+    // Only the IIIF function counts renders; nothing else may touch the table.
+    expect(grants('PrewarmFunction')['dynamodb:UpdateItem']).toBeUndefined();
+    expect(grants('PurgeFunction')['dynamodb:UpdateItem']).toBeUndefined();
   });
 
   it('logs each function to its own log group, kept for LogRetentionDays', () => {
@@ -309,6 +331,8 @@ describe('template.yaml environment', () => {
       JWT_ALGORITHMS: { Ref: 'JwtAlgorithms' },
       PREWARM_QUEUE_URL: { Ref: 'PrewarmQueue' },
       RENDER_BUDGET_SECONDS: { Ref: 'RenderBudgetSeconds' },
+      RENDER_RATE_PER_MINUTE: { Ref: 'RenderRatePerMinute' },
+      RENDER_RATE_TABLE: { Ref: 'RenderRateTable' },
       SOURCE_CACHE_MAX_BYTES: { Ref: 'SourceCacheMaxBytes' },
     });
     expect(env['SOURCE_BUCKET']).toEqual({
@@ -335,6 +359,7 @@ describe('template.yaml IAM', () => {
       's3:PutObject': ['derivative objects'],
       's3:PutObjectTagging': ['derivative objects'],
       'sqs:SendMessage': ['prewarm queue'],
+      'dynamodb:UpdateItem': ['render rate table'],
     });
   });
 
@@ -358,7 +383,7 @@ describe('template.yaml IAM', () => {
     });
   });
 
-  it('names only the two buckets, the queues and the pre-warm function in any statement, and no wildcard', () => {
+  it('names only the two buckets, the queues, the render rate table and the pre-warm function in any statement, and no wildcard', () => {
     const everything = statements(template as unknown as Json);
     const targets = everything.flatMap(({ statement, path }) => asList(statement['Resource']).map((target) => [path, classify(target)] as const));
     expect(everything.length).toBeGreaterThan(15);
@@ -473,11 +498,12 @@ describe('template.yaml buckets', () => {
     expect(cors['CorsRules']).toEqual([expect.objectContaining({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] })]);
   });
 
-  it('aborts incomplete uploads, expires short-lived objects, and optionally all derivatives after N days', () => {
+  it('aborts incomplete uploads, expires short-lived objects (the tag the derivative store writes) after 30 days by default, and optionally all derivatives after N days', () => {
     const rules = (properties('DerivativeBucket')['LifecycleConfiguration'] as JsonObject)['Rules'];
+    expect(template.Parameters['ShortLivedExpirationDays']).toMatchObject({ Type: 'Number', Default: 30, MinValue: 1 });
     expect(rules).toEqual([
       { Id: 'AbortIncompleteUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
-      { Id: 'ExpireShortLived', Status: 'Enabled', TagFilters: [{ Key: 'recto:lifetime', Value: 'short' }], ExpirationInDays: { Ref: 'ShortLivedExpirationDays' } },
+      { Id: 'ExpireShortLived', Status: 'Enabled', TagFilters: [{ Key: SHORT_LIVED_TAG.key, Value: SHORT_LIVED_TAG.value }], ExpirationInDays: { Ref: 'ShortLivedExpirationDays' } },
       {
         'Fn::If': [
           'HasDerivativeExpiration',
