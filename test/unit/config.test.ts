@@ -165,6 +165,11 @@ describe('loadConfig', () => {
     ['PNG_COMPRESSION_LEVEL', '10', 'PNG_COMPRESSION_LEVEL: expected a whole number from 0 to 9, got 10'],
     ['SOURCE_CACHE_MAX_BYTES', 'lots', 'SOURCE_CACHE_MAX_BYTES: expected a whole number from 0 to 10737418240, got "lots"'],
     ['PREWARM_QUEUE_URL', 'prewarm', 'PREWARM_QUEUE_URL: expected an http(s) URL, got "prewarm"'],
+    ['RENDER_RATE_PER_MINUTE', '-1', 'RENDER_RATE_PER_MINUTE: expected a whole number from 0 to 1000000, got "-1"'],
+    ['RENDER_RATE_PER_MINUTE', '1000001', 'RENDER_RATE_PER_MINUTE: expected a whole number from 0 to 1000000, got 1000001'],
+    ['RENDER_RATE_PER_MINUTE', 'many', 'RENDER_RATE_PER_MINUTE: expected a whole number from 0 to 1000000, got "many"'],
+    ['RENDER_RATE_TABLE', 'ab', 'RENDER_RATE_TABLE: expected a DynamoDB table name (3 to 255 letters, digits, _, - and .), got "ab"'],
+    ['RENDER_RATE_TABLE', 'arn:aws:dynamodb:eu-west-1:1:table/x', 'RENDER_RATE_TABLE: expected a DynamoDB table name (3 to 255 letters, digits, _, - and .), got "arn:aws:dynamodb:eu-west-1:1:table/x"'],
   ])('fails on %s=%j with a ConfigError naming it', (variable, value, message) => {
     // Prepare: the minimal environment with this one variable set, or removed when undefined.
     const values = new Map<string, string | undefined>(Object.entries(MINIMAL)).set(variable, value);
@@ -175,6 +180,14 @@ describe('loadConfig', () => {
 
     // Assess
     expect({ name: error.name, variable: error.variable, message: error.message }).toEqual({ name: 'ConfigError', variable, message });
+  });
+
+  it('reads the render rate: a limit (0 turns it off) and the table that counts it fleet-wide', () => {
+    // Act
+    const configs = [loadConfig({ ...MINIMAL, RENDER_RATE_PER_MINUTE: '0' }), loadConfig({ ...MINIMAL, RENDER_RATE_PER_MINUTE: ' 30 ', RENDER_RATE_TABLE: 'recto-RenderRateTable-1AB2C3' })];
+
+    // Assess
+    expect(configs.map((config) => config.renderRate)).toEqual([{ perMinute: 0 }, { perMinute: 30, table: 'recto-RenderRateTable-1AB2C3' }]);
   });
 
   it('accepts IIIF_MAX_HEIGHT together with IIIF_MAX_WIDTH', () => {
