@@ -32,6 +32,12 @@ export const DEFAULTS = {
   /** A request whose estimated render exceeds this goes asynchronous (API Gateway allows 30 s). */
   RENDER_BUDGET_SECONDS: 20,
   /**
+   * New renders one caller (a token's `sub`) may start a minute, fleet-wide. A viewer session
+   * asks for far fewer: a full-screen deep zoom shows some 20 to 40 tiles at a time, most of
+   * them already rendered; 600 is ten a second, for a whole minute.
+   */
+  RENDER_RATE_PER_MINUTE: 600,
+  /**
    * The memory one render may count on, in MB: Lambda's own setting (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
    * when it runs there, else the template's default for the IIIF function.
    */
@@ -58,7 +64,12 @@ export interface AuthConfig {
   readonly jwksUrl?: URL;
   /** PEM (SPKI) or a JWK as JSON. */
   readonly publicKey?: string;
+  /** The required `iss`; loadConfig requires it with auth on. */
   readonly issuer?: string;
+  /**
+   * The required audience, matched against `aud`, or against `client_id` in a token without
+   * `aud` (Cognito access tokens); loadConfig requires it with auth on.
+   */
   readonly audience?: string;
   readonly algorithms: readonly JwtAlgorithm[];
   readonly clockToleranceSeconds: number;
@@ -95,6 +106,11 @@ export interface Config {
     readonly encode: EncodeConfig;
   };
   readonly sourceCache: { readonly dir: string; readonly maxBytes: number };
+  /**
+   * New renders per caller and minute (0: no limit), counted in the DynamoDB table when one is
+   * named, else in this process.
+   */
+  readonly renderRate: { readonly perMinute: number; readonly table?: string };
   /** The pre-warm queue; long renders are sent there when set. */
   readonly prewarmQueueUrl?: string;
   /** A presets JSON file; unset means the built-in presets. */
@@ -109,9 +125,9 @@ export function loadConfig(env: Env): Config {
   const authEnabled = read.choice('IIIF_AUTH', ['on', 'off'], 'on') === 'on';
   const jwksUrl = read.url('JWT_JWKS_URL');
   const publicKey = read.optional('JWT_PUBLIC_KEY');
-  if (authEnabled && jwksUrl === undefined && publicKey === undefined) {
-    throw new ConfigError('JWT_JWKS_URL', 'set JWT_JWKS_URL or JWT_PUBLIC_KEY, or IIIF_AUTH=off to run without auth');
-  }
+  const issuer = read.optional('JWT_ISSUER');
+  const audience = read.optional('JWT_AUDIENCE');
+  if (authEnabled) checkAuthSources(jwksUrl, publicKey, issuer, audience);
   const sourceKeyTemplate = read.string('SOURCE_KEY_TEMPLATE', DEFAULTS.SOURCE_KEY_TEMPLATE);
   if (!sourceKeyTemplate.includes('{id}')) {
     throw new ConfigError('SOURCE_KEY_TEMPLATE', `must contain {id}, got ${JSON.stringify(sourceKeyTemplate)}`);
@@ -148,8 +164,8 @@ export function loadConfig(env: Env): Config {
       renderScope: read.token('IIIF_RENDER_SCOPE', DEFAULTS.IIIF_RENDER_SCOPE),
       ...defined('jwksUrl', jwksUrl),
       ...defined('publicKey', publicKey),
-      ...defined('issuer', read.optional('JWT_ISSUER')),
-      ...defined('audience', read.optional('JWT_AUDIENCE')),
+      ...defined('issuer', issuer),
+      ...defined('audience', audience),
       algorithms: read.list('JWT_ALGORITHMS', JWT_ALGORITHM_CHOICES, DEFAULTS.JWT_ALGORITHMS),
       clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', DEFAULTS.JWT_CLOCK_TOLERANCE_SECONDS, 0, 300),
       maxTokenAgeSeconds: read.integer('JWT_MAX_TOKEN_AGE_SECONDS', DEFAULTS.JWT_MAX_TOKEN_AGE_SECONDS, 60, 31_536_000),
@@ -169,10 +185,41 @@ export function loadConfig(env: Env): Config {
       dir: read.string('SOURCE_CACHE_DIR', DEFAULTS.SOURCE_CACHE_DIR),
       maxBytes: read.integer('SOURCE_CACHE_MAX_BYTES', DEFAULTS.SOURCE_CACHE_MAX_BYTES, 0, 10 * 1024 ** 3),
     },
+    renderRate: {
+      perMinute: read.integer('RENDER_RATE_PER_MINUTE', DEFAULTS.RENDER_RATE_PER_MINUTE, 0, 1_000_000),
+      ...defined('table', read.tableName('RENDER_RATE_TABLE')),
+    },
     ...defined('prewarmQueueUrl', read.url('PREWARM_QUEUE_URL')?.href),
     ...defined('presetsFile', read.optional('PRESETS_FILE')),
   };
   return deepFreeze(config);
+}
+
+/** Hosts a JWKS may be fetched from over plain http: this machine only (the local stack). */
+export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * With auth on, a token is only as trustworthy as the keys, issuer and audience it is checked
+ * against: without an issuer, any tenant of a shared identity provider signs acceptable tokens;
+ * without an audience, a token minted for another API is accepted here; keys fetched over plain
+ * http can be swapped by anyone on the path. So none of these is optional.
+ */
+function checkAuthSources(jwksUrl: URL | undefined, publicKey: string | undefined, issuer: string | undefined, audience: string | undefined): void {
+  if (jwksUrl === undefined && publicKey === undefined) {
+    throw new ConfigError('JWT_JWKS_URL', 'set JWT_JWKS_URL or JWT_PUBLIC_KEY, or IIIF_AUTH=off to run without auth');
+  }
+  if (jwksUrl !== undefined && jwksUrl.protocol !== 'https:' && !LOOPBACK_HOSTS.includes(jwksUrl.hostname)) {
+    throw new ConfigError(
+      'JWT_JWKS_URL',
+      `expected an https URL (keys fetched over http can be replaced by anyone on the path; http is accepted for ${LOOPBACK_HOSTS.join(', ')} only), got ${JSON.stringify(jwksUrl.href)}`,
+    );
+  }
+  if (issuer === undefined) {
+    throw new ConfigError('JWT_ISSUER', 'is required with IIIF_AUTH=on: set it to the exact iss claim of your identity provider\'s tokens (docs/deploy.md, Tokens), or IIIF_AUTH=off to run without auth');
+  }
+  if (audience === undefined) {
+    throw new ConfigError('JWT_AUDIENCE', 'is required with IIIF_AUTH=on: set it to the aud claim of the tokens meant for Recto (for Cognito access tokens, which have none, the app client id: it is matched against client_id), or IIIF_AUTH=off to run without auth');
+  }
 }
 
 let cached: Config | undefined;
@@ -246,6 +293,15 @@ function reader(env: Env) {
         throw new ConfigError(name, `expected a comma-separated list of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
       }
       return items as T[];
+    },
+    /** A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` and `.`. */
+    tableName(name: string): string | undefined {
+      const raw = optional(name);
+      if (raw === undefined) return undefined;
+      if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) {
+        throw new ConfigError(name, `expected a DynamoDB table name (3 to 255 letters, digits, _, - and .), got ${JSON.stringify(raw)}`);
+      }
+      return raw;
     },
     url(name: string): URL | undefined {
       const raw = optional(name);

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   /** A pre-warm job names a preset the deployment does not have. */
   PRESET_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  // 429: this caller has started too many new renders this minute (RENDER_RATE_PER_MINUTE)
+  RENDER_RATE_LIMITED: 429,
   // 422: the source exists but cannot be made into this image
   SOURCE_UNREADABLE: 422,
   SOURCE_TOO_LARGE: 422,
@@ -105,6 +107,23 @@ export class UnsupportedError extends RectoError {
  */
 export class StorageError extends RectoError {
   override readonly name = 'StorageError';
+}
+
+/** The caller has used up a rate limit for now: 429 with Retry-After. */
+export class RateLimitError extends RectoError {
+  override readonly name = 'RateLimitError';
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds: number,
+    options: RectoErrorOptions = {},
+  ) {
+    super(code, message, {
+      ...options,
+      headers: { ...options.headers, 'retry-after': String(retryAfterSeconds) },
+    });
+  }
 }
 
 /** Storage, key servers or the render budget are unavailable for now: 503 with Retry-After. */

@@ -7,9 +7,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';
 import { RectoError } from '../../lib/errors.js';
-import { identifierPrefix } from '../../lib/iiif/index.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
-import { purgeIdentifier } from '../../lib/service/purge.js';
+import { purgeIdentifier, purgePrefixes } from '../../lib/service/purge.js';
 import { EXIT, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
 
 export const USAGE = `Usage: npm run purge -- IDENTIFIER… [options]
@@ -61,9 +60,11 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
       try {
         if (values['dry-run'] === true) {
           let count = 0;
-          for await (const object of derivatives.list(identifierPrefix(identifier, config.derivativePrefix))) {
-            count += 1;
-            io.stdout.write(`${object.key}\n`);
+          for (const prefix of purgePrefixes(identifier, config.derivativePrefix)) {
+            for await (const object of derivatives.list(prefix)) {
+              count += 1;
+              io.stdout.write(`${object.key}\n`);
+            }
           }
           io.stdout.write(`${identifier}: ${count} object(s) would be deleted\n`);
           total += count;

@@ -29,6 +29,8 @@
  * 7. CORS allowed every origin. Here only the origins it is given (the local stack's page) may
  *    read across origins, and a start with none removes the rule a kept directory had.
  * 8. A killed process left its `.part` files behind for ever. Here they are deleted at start.
+ * 9. `x-amz-tagging` on PUT was ignored. Here its tags are stored with the object, so
+ *    GetObjectTagging answers them, and a PUT without it leaves the object untagged.
  *
  * Still true, and not to be relied on: it ignores If-Match on GET (Recto checks the answer's ETag);
  * an unconditional PUT over an existing key is atomic for the object file but its metadata is
@@ -412,7 +414,7 @@ class SafeStore extends s3rver.FilesystemStore {
    * or not empty any more is simply left alone.
    */
   override async deleteObject(bucket: string, key: string): Promise<void> {
-    await Promise.all(['object', 'object.md5', 'metadata.json'].map((resource) => unlinkIfPresent(this.getResourcePath(bucket, key, resource))));
+    await Promise.all(['object', 'object.md5', 'metadata.json', 'tagging.xml'].map((resource) => unlinkIfPresent(this.getResourcePath(bucket, key, resource))));
     const parts = key.split('/').slice(0, -1);
     while (parts.length > 0) {
       try {
@@ -451,10 +453,14 @@ class SafeStore extends s3rver.FilesystemStore {
       }
       const md5Hex = md5.digest('hex');
       verify(headers, size, md5Hex, sha256.digest('base64'));
-      // Metadata first, the object last: once the object is visible, all of it is.
+      // Metadata first, the object last: once the object is visible, all of it is. The tags of
+      // x-amz-tagging replace the object's (none when absent), as on S3.
+      const tagging = this.getResourcePath(object.bucket, object.key, 'tagging.xml');
+      const tags = headers['x-amz-tagging'];
       await Promise.all([
         writeAtomically(this.getResourcePath(object.bucket, object.key, 'object.md5'), md5Hex),
         writeAtomically(this.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(storedMetadata(object.metadata), null, 2)),
+        typeof tags === 'string' ? writeAtomically(tagging, taggingXml(tags)) : unlinkIfPresent(tagging),
       ]);
       await rename(part, objectPath);
       return { size, md5: md5Hex };
@@ -478,6 +484,12 @@ export async function removeStaleParts(directory: string): Promise<string[]> {
   const stale = entries.filter((entry) => entry.isFile() && PART_FILE.test(entry.name)).map((entry) => join(entry.parentPath, entry.name));
   await Promise.all(stale.map((file) => rm(file, { force: true })));
   return stale;
+}
+
+/** An x-amz-tagging header (`k=v&k2=v2`, URL-encoded) as the Tagging document GetObjectTagging answers. */
+function taggingXml(header: string): string {
+  const tags = [...new URLSearchParams(header)].map(([key, value]) => `<Tag><Key>${escapeXml(key)}</Key><Value>${escapeXml(value)}</Value></Tag>`);
+  return `<Tagging><TagSet>${tags.join('')}</TagSet></Tagging>`;
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {

@@ -117,7 +117,8 @@ export class Authenticator {
       ({ payload } = await jwtVerify(token, keys.getKey, {
         algorithms: [...keys.algorithms],
         ...defined('issuer', issuer),
-        ...defined('audience', audience),
+        // The audience is checked below, once every other claim has passed: jose cannot accept
+        // Cognito's access tokens, which carry the app client in client_id and have no aud.
         clockTolerance: clockToleranceSeconds,
         // Requires `iat` and refuses tokens issued longer ago than this.
         maxTokenAge: maxTokenAgeSeconds,
@@ -129,6 +130,7 @@ export class Authenticator {
       if (error instanceof RectoError) throw error; // 503 from the key resolver
       throw fromJoseError(error);
     }
+    if (audience !== undefined) checkAudience(payload, audience);
     // maxTokenAge bounds how old a token may be, not how long it claims to live: refuse a
     // token minted to last for years even while it is young.
     const { iat, exp } = payload;
@@ -163,6 +165,29 @@ function principalFrom(payload: JWTPayload): Principal {
   }
   if (sub !== undefined && typeof sub !== 'string') throw badClaim('sub', 'a string', sub);
   return Object.freeze({ anonymous: false, ...defined('subject', sub), scopes });
+}
+
+/**
+ * The token is meant for us: `aud` (a string or an array of strings) names the audience, or,
+ * in a token with no `aud` at all, `client_id` does (Cognito access tokens, RFC 9068 §2.2's
+ * client_id). A token with neither is refused as having no audience.
+ */
+function checkAudience(payload: JWTPayload, audience: string): void {
+  const claims: Readonly<Record<string, unknown>> = payload;
+  const { aud, client_id: clientId } = claims;
+  if (aud === undefined) {
+    if (clientId === audience) return;
+    throw invalidToken('The token has no aud claim', {
+      message: clientId === undefined ? 'Expected the aud claim in the token but it has none' : expected('an acceptable value', 'the client_id claim of a token without aud', show(clientId)),
+    });
+  }
+  const values = typeof aud === 'string' ? [aud] : aud;
+  if (!Array.isArray(values) || !values.every((value): value is string => typeof value === 'string')) {
+    throw badClaim('aud', 'a string or an array of strings', aud);
+  }
+  if (!values.includes(audience)) {
+    throw invalidToken('The token audience is not accepted', { message: expected('an acceptable value', 'the aud claim', show(aud)) });
+  }
 }
 
 function addScopes(scopes: Set<string>, value: string): void {

@@ -21,6 +21,7 @@ import { ImageService, type Deferrer } from '../service/images.js';
 import { loadPresets, type Presets } from '../service/presets.js';
 import { Prewarmer } from '../service/prewarm.js';
 import { PRODUCE_DEFAULTS, Producer, type RenderEngine } from '../service/produce.js';
+import { InProcessRenderBudget, type RenderBudget } from '../service/render-budget.js';
 import { SourceRanges } from '../service/source-ranges.js';
 import { SourceRecords } from '../service/source-records.js';
 import { createStorage, type Storage, type StorageOverrides } from './storage.js';
@@ -33,6 +34,8 @@ export interface Services extends Storage {
   readonly records: SourceRecords;
   readonly engine: RenderEngine;
   readonly producer: Producer;
+  /** New renders per caller and minute; absent with RENDER_RATE_PER_MINUTE=0. */
+  readonly renderBudget?: RenderBudget;
   readonly images: ImageService;
   readonly prewarmer: Prewarmer;
   readonly presets: Presets;
@@ -44,6 +47,8 @@ export interface ServiceOverrides extends StorageOverrides {
   readonly metrics?: Metrics;
   readonly engine?: RenderEngine;
   readonly sqs?: SQSClient;
+  /** The render budget instead of the one the configuration names (tests). */
+  readonly renderBudget?: RenderBudget;
   /**
    * How long renders are deferred: 'queue' (PREWARM_QUEUE_URL, the Lambda default when set),
    * 'background' (the local stack), or 'never' (render inline whatever the estimate).
@@ -90,21 +95,61 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     // The configured WebP effort: a slower encoder must not look as quick as the default one.
     estimateRenderSeconds: (plan, source) => estimateRenderSeconds(plan, source, { webpEffort: config.render.encode.webpEffort }),
   };
-  const producer = new Producer(sources, derivatives, engine, { render: { encode: config.render.encode, maxInputPixels, memoryBudgetBytes }, concurrency: PRODUCE_DEFAULTS.concurrency }, now, new SourceRanges(sources));
+  const presets = loadPresets(config);
+  const producer = new Producer(
+    sources,
+    derivatives,
+    engine,
+    {
+      render: { encode: config.render.encode, maxInputPixels, memoryBudgetBytes },
+      concurrency: PRODUCE_DEFAULTS.concurrency,
+      lifetimes: { limits: config.limits, tileSize: config.tileSize, presets },
+    },
+    now,
+    new SourceRanges(sources),
+  );
   const queue = config.prewarmQueueUrl === undefined ? undefined : new QueueSender(overrides.sqs ?? new SQSClient({}), config.prewarmQueueUrl);
+  const renderBudget = overrides.renderBudget ?? chooseRenderBudget(config.renderRate, logger, now);
   const images = new ImageService(
     records,
     derivatives,
     producer,
     engine,
-    { prefix: config.derivativePrefix, limits: config.limits, memoryBudgetBytes, budgetSeconds: config.render.budgetSeconds },
+    {
+      prefix: config.derivativePrefix,
+      limits: config.limits,
+      memoryBudgetBytes,
+      budgetSeconds: config.render.budgetSeconds,
+      ...(renderBudget === undefined ? {} : { renderBudget }),
+    },
     chooseDeferrer(queue, overrides.deferral, logger),
     now,
   );
-  const presets = loadPresets(config);
   const prewarmer = new Prewarmer({ config, records, derivatives, producer }, presets, now);
   const authenticator = new Authenticator(config.auth, { currentDate: () => new Date(now()) });
-  return { ...storage, metrics, authenticator, records, engine, producer, images, prewarmer, presets, ...(queue === undefined ? {} : { queue }) };
+  return {
+    ...storage, metrics, authenticator, records, engine, producer, images, prewarmer, presets,
+    ...(queue === undefined ? {} : { queue }),
+    ...(renderBudget === undefined ? {} : { renderBudget }),
+  };
+}
+
+/**
+ * RENDER_RATE_PER_MINUTE counted fleet-wide in RENDER_RATE_TABLE (DynamoDB), or in this process
+ * without a table (the local stack). The DynamoDB client is loaded on the first render, not at
+ * cold start: a container that only answers hits never needs it.
+ */
+function chooseRenderBudget(rate: Config['renderRate'], logger: Logger, now: () => number): RenderBudget | undefined {
+  const { perMinute, table } = rate;
+  if (perMinute === 0) return undefined;
+  if (table === undefined) return new InProcessRenderBudget(perMinute, now);
+  let fleet: Promise<RenderBudget> | undefined;
+  return {
+    take: async (caller) => {
+      fleet ??= import('../store/render-budget.js').then((module) => new module.DynamoDbRenderBudget(module.createDynamoDbClient(), { table, perMinute, now, logger }));
+      return (await fleet).take(caller);
+    },
+  };
 }
 
 function chooseDeferrer(queue: QueueSender | undefined, deferral: ServiceOverrides['deferral'], logger: Logger): Deferrer | undefined {

@@ -64,6 +64,7 @@ export function createHttpApp(services: AppServices): HttpApp {
       headers: {
         ...COMMON_HEADERS,
         'content-type': module.infoMediaType(request.headers.accept),
+        ...(module.infoVariesByAccept ? { vary: 'Accept' } : {}),
         'cache-control': `${principal.anonymous ? 'public' : 'private'}, max-age=${INFO_MAX_AGE_SECONDS}`,
         link: `<${module.profileUrl}>;rel="profile"`,
       },
@@ -80,6 +81,7 @@ export function createHttpApp(services: AppServices): HttpApp {
         authenticator.authorize(principal, 'render');
       },
       mayWrite: authenticator.can(principal, 'render'),
+      ...(principal.subject === undefined ? {} : { caller: principal.subject }),
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
       trace,
     });

@@ -44,14 +44,38 @@ export function keyPath(plan: Plan): string {
   ].join('/');
 }
 
-/** Every object belonging to one identifier lives under this prefix (derivatives and record). */
+/** Every derivative of one identifier lives under this prefix. */
 export function identifierPrefix(identifier: string, prefix: string): string {
   return `${prefix}${encodeIdentifier(identifier)}/`;
 }
 
-/** The source record's key, beside the identifier's derivatives. */
+/**
+ * The root of everything in the derivative bucket that is not a derivative: source records,
+ * S3 Batch Operations manifests and reports, access copies. Its first character, `!`, is one
+ * encodeIdentifier always escapes (as `%21`), and every derivative key is the prefix followed by
+ * an encoded identifier; so no identifier, however it is spelled, names a key in here, and no
+ * purge of an identifier's prefix reaches in. (`!` is also one of the characters S3 calls safe
+ * in keys.)
+ */
+export const INTERNAL_ROOT = '!recto/';
+
+/** The areas under INTERNAL_ROOT, one folder each. */
+export const INTERNAL_AREAS = ['records', 'batch', 'access'] as const;
+export type InternalArea = (typeof INTERNAL_AREAS)[number];
+
+/** `{prefix}!recto/{area}/`: where Recto keeps one kind of internal object. */
+export function internalPrefix(area: InternalArea, prefix: string): string {
+  return `${prefix}${INTERNAL_ROOT}${area}/`;
+}
+
+/** The folder of one identifier's source record (purged with its derivatives). */
+export function recordPrefix(identifier: string, prefix: string): string {
+  return `${internalPrefix('records', prefix)}${encodeIdentifier(identifier)}/`;
+}
+
+/** The source record's key: `{prefix}!recto/records/{encoded identifier}/source.json`. */
 export function recordKey(identifier: string, prefix: string): string {
-  return `${identifierPrefix(identifier, prefix)}source.json`;
+  return `${recordPrefix(identifier, prefix)}source.json`;
 }
 
 /**

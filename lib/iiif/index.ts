@@ -2,7 +2,10 @@
 export * from './types.js';
 export { parseImageRequest, parseImagePath, parseRotation, parseQualityFormat, type ImagePathSegments } from './parse.js';
 export { resolve } from './resolve.js';
-export { canonicalPath, canonicalUrl, storageKey, keyPath, identifierPrefix, recordKey, formatRotation } from './canonical.js';
+export {
+  canonicalPath, canonicalUrl, storageKey, keyPath, identifierPrefix, recordKey, recordPrefix, internalPrefix, formatRotation,
+  INTERNAL_ROOT, INTERNAL_AREAS, type InternalArea,
+} from './canonical.js';
 export { decodeIdentifier, encodeIdentifier, MAX_IDENTIFIER_BYTES } from './identifier.js';
 export { VERSIONS, versionModule } from './versions.js';
 export type { InfoOptions, VersionModule } from './version-module.js';

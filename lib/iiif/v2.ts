@@ -99,4 +99,5 @@ export const v2 = {
   formatSize,
   infoDocument,
   infoMediaType,
+  infoVariesByAccept: true,
 } as const satisfies VersionModule;

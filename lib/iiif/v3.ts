@@ -81,4 +81,5 @@ export const v3 = {
   infoDocument,
   // 3.0 §5: the JSON-LD media type with the context as its profile, whatever the Accept header.
   infoMediaType: () => `application/ld+json;profile="${CONTEXT}"`,
+  infoVariesByAccept: false,
 } as const satisfies VersionModule;

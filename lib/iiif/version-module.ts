@@ -21,6 +21,11 @@ export interface VersionModule {
   infoDocument(source: SourceImage, options: InfoOptions): Record<string, unknown>;
   /** info.json's Content-Type, given the request's Accept header. */
   infoMediaType(accept: string | undefined): string;
+  /**
+   * Whether infoMediaType depends on Accept: then the answer must say `Vary: Accept`, or a cache
+   * would hand one client's Content-Type to another (RFC 9110 §12.5.5).
+   */
+  readonly infoVariesByAccept: boolean;
 }
 
 /** Formats beyond the jpg and png that level 2 requires. */

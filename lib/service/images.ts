@@ -4,11 +4,12 @@
  * or hand a render too long for a request to the deferrer). HTTP-free and auth-free: lib/http
  * decides who may ask, and passes `authorizeRender`.
  */
-import { RectoError, UnavailableError } from '../errors.js';
+import { RateLimitError, RectoError, UnavailableError, expected } from '../errors.js';
 import { canonicalPath, resolve, storageKey, type ImageRequest, type Limits, type Plan } from '../iiif/index.js';
 import { assertRenderMemory } from '../render/estimate.js';
 import type { DerivativeStore, PresignedUrl } from '../store/index.js';
 import type { Producer, RenderEngine, Stored } from './produce.js';
+import { budgetCaller, type RenderBudget } from './render-budget.js';
 import { SingleFlight } from './single-flight.js';
 import type { SourceRecord, SourceRecords } from './source-records.js';
 import { TtlCache } from './ttl-cache.js';
@@ -48,6 +49,8 @@ export interface ImageServiceOptions {
   readonly memoryBudgetBytes: number;
   /** Estimated renders longer than this are deferred (API Gateway allows an integration 30 s). */
   readonly budgetSeconds: number;
+  /** New renders per caller and minute (RENDER_RATE_PER_MINUTE); none means no limit. */
+  readonly renderBudget?: RenderBudget;
 }
 
 export interface ImageContext {
@@ -60,6 +63,8 @@ export interface ImageContext {
   readonly mayWrite?: boolean;
   /** Epoch ms by which the answer must be given (the Lambda deadline, less a margin). */
   readonly deadline?: number;
+  /** The token's `sub`, whose render budget a miss spends (callers without one share a budget). */
+  readonly caller?: string;
   readonly trace: RequestTrace;
 }
 
@@ -144,6 +149,8 @@ export class ImageService {
     context.authorizeRender();
     // What this process could not hold is refused before anything is spent or handed on.
     assertRenderMemory(plan, record.probe, this.options.memoryBudgetBytes);
+    // A new render spends the caller's budget; joining one in flight, or one handed on, does not.
+    if (!this.#renders.has(key) && this.#deferred.get(key) === undefined) await this.#spend(context.caller);
     const estimate = this.engine.estimateRenderSeconds(plan, record.probe);
     // Too long for any request, or for the time this invocation has left: go asynchronous now
     // rather than start a render the gateway or the platform would cut short.
@@ -162,6 +169,23 @@ export class ImageService {
       throw error;
     }
     return { plan, key, location: await signing };
+  }
+
+  /**
+   * Count one new render against the caller's budget.
+   * @throws RateLimitError RENDER_RATE_LIMITED (429, Retry-After) when the minute's is used up.
+   */
+  async #spend(subject: string | undefined): Promise<void> {
+    const budget = this.options.renderBudget;
+    if (budget === undefined) return;
+    const answer = await budget.take(budgetCaller(subject));
+    if (answer === true) return;
+    throw new RateLimitError(
+      'RENDER_RATE_LIMITED',
+      `${expected(`at most ${answer.perMinute} new renders a minute`, 'one caller', 'one more')}; retry after ${answer.retryAfterSeconds} s. ` +
+        'Images that already exist are never limited: pre-warm the ones you need (npm run prewarm, docs/prewarm.md), or ask for the sizes and tiles info.json lists.',
+      answer.retryAfterSeconds,
+    );
   }
 
   /** Seconds a render may take before `deadline`, the upload's margin kept back. */

@@ -8,6 +8,7 @@ import type { Plan } from '../iiif/index.js';
 import type { BatchHandlers, BatchInput, BatchItem, BatchRenderOptions, RenderInput, RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
 import type { DerivativeStore, SourceStore } from '../store/index.js';
 import type { SourceRanges } from './source-ranges.js';
+import { derivativeLifetime, type LifetimeRules } from './lifetime.js';
 import { fromJson, obtainCounted, type RecordStats, type SourceRecord } from './source-records.js';
 
 /** The render engine as the service sees it: lib/render, loaded on first use (tests wrap it). */
@@ -38,6 +39,11 @@ export interface ProducerOptions {
   readonly render: Omit<RenderOptions, 'timeoutSeconds'>;
   /** Renders and uploads in flight at once for one source. */
   readonly concurrency: number;
+  /**
+   * What viewers and presets ask for: anything else is stored short-lived (lifetime.ts). Without
+   * it every derivative is kept.
+   */
+  readonly lifetimes?: LifetimeRules;
 }
 
 export interface ProduceOptions {
@@ -120,7 +126,8 @@ export class Producer {
         },
         rendered: async (item, result) => {
           const started = this.now();
-          const stored = await this.derivatives.put(item.key, result.data, { contentType: result.contentType, sourceEtag: source.etag, replace: replace.has(item.key) });
+          const lifetime = this.options.lifetimes === undefined ? 'long' : derivativeLifetime(item.plan, record.probe, this.options.lifetimes);
+          const stored = await this.derivatives.put(item.key, result.data, { contentType: result.contentType, sourceEtag: source.etag, replace: replace.has(item.key), lifetime });
           if (options.trace !== undefined) options.trace.uploadMs = this.now() - started;
           options.stored?.(item, stored, result.data.length);
         },

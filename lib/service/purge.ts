@@ -1,10 +1,11 @@
 /**
  * Purge: delete every derivative of an identifier and its source record (everything under its
- * prefix in the derivative bucket, page by page), when its source changes or goes. Driven by S3
- * event notifications of the source bucket (the purge function) and by `npm run purge -- ID…`.
+ * prefix in the derivative bucket, and its record's folder, page by page), when its source
+ * changes or goes. Driven by S3 event notifications of the source bucket (the purge function)
+ * and by `npm run purge -- ID…`.
  * No sharp here: the purge function's bundle carries none.
  */
-import { identifierPrefix } from '../iiif/index.js';
+import { identifierPrefix, recordPrefix } from '../iiif/index.js';
 import { identifierFromKey, type DerivativeStore } from '../store/index.js';
 
 export interface PurgeDeps {
@@ -15,13 +16,25 @@ export interface PurgeDeps {
 }
 
 /**
+ * The prefixes that hold everything of one identifier: its derivatives, then the folder of its
+ * source record under the internal root. Neither can reach another identifier's objects or
+ * anything else internal (see INTERNAL_ROOT in lib/iiif).
+ */
+export function purgePrefixes(identifier: string, prefix: string): readonly string[] {
+  return [identifierPrefix(identifier, prefix), recordPrefix(identifier, prefix)];
+}
+
+/**
  * Delete an identifier's derivatives and source record; returns how many objects went.
  * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
  */
 export async function purgeIdentifier(deps: PurgeDeps, identifier: string): Promise<number> {
   // Forget before and after: a request between the two would otherwise rebuild from memory.
   deps.records?.forget(identifier);
-  const deleted = await deps.derivatives.deletePrefix(identifierPrefix(identifier, deps.prefix));
+  let deleted = 0;
+  // Derivatives first, the record last: a render between the two finds no record and rebuilds it
+  // from the source as it is now.
+  for (const prefix of purgePrefixes(identifier, deps.prefix)) deleted += await deps.derivatives.deletePrefix(prefix);
   deps.records?.forget(identifier);
   return deleted;
 }

@@ -36,6 +36,13 @@ export const DERIVATIVE_DEFAULTS = {
 /** The metadata key (x-amz-meta-source-etag) holding the ETag of the source a derivative was made from. */
 export const SOURCE_ETAG_METADATA = 'source-etag';
 
+/**
+ * The tag of a short-lived derivative, which the derivative bucket's lifecycle rule expires
+ * (template.yaml, ExpireShortLived), and the x-amz-tagging header that sets it on the PUT.
+ */
+export const SHORT_LIVED_TAG = { key: 'recto:lifetime', value: 'short' } as const;
+const SHORT_LIVED_TAGGING = new URLSearchParams([[SHORT_LIVED_TAG.key, SHORT_LIVED_TAG.value]]).toString();
+
 export interface DerivativeStoreOptions {
   readonly bucket: string;
   readonly presignTtlSeconds: number;
@@ -57,6 +64,8 @@ export interface PutOptions {
    * under the key: the answer is then always 'created'. Still checksummed.
    */
   readonly replace?: boolean;
+  /** 'short': tag the object SHORT_LIVED_TAG, so the bucket's lifecycle rule expires it. */
+  readonly lifetime?: 'long' | 'short';
 }
 
 export interface PresignedUrl {
@@ -136,6 +145,7 @@ export class DerivativeStore {
       CacheControl: options.cacheControl ?? DERIVATIVE_DEFAULTS.cacheControl,
       Metadata: { [SOURCE_ETAG_METADATA]: options.sourceEtag },
       ChecksumSHA256: sha256(body),
+      ...(options.lifetime === 'short' ? { Tagging: SHORT_LIVED_TAGGING } : {}),
       ...(replace ? {} : { IfNoneMatch: '*' }),
     });
     for (let attempt = 1; ; attempt += 1) {

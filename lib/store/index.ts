@@ -16,5 +16,6 @@ export {
 export { SourceStore, type SourceObject, type SourceStoreOptions } from './sources.js';
 export { decodeEventKey, identifierFromKey, keyPrefix } from './key-template.js';
 export { type ObtainedFile, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
-export { DerivativeStore, type DerivativeStoreOptions, type ListedObject, type PresignedUrl, type PutOptions } from './derivatives.js';
+export { DerivativeStore, SHORT_LIVED_TAG, type DerivativeStoreOptions, type ListedObject, type PresignedUrl, type PutOptions } from './derivatives.js';
 export { type StoreLogAttributes, type StoreLogger } from './logger.js';
+export { RENDER_BUDGET_WINDOW_MS, secondsLeftInWindow, type RenderRefusal } from './render-window.js';

@@ -36,6 +36,36 @@ export const S3_CLIENT_DEFAULTS = {
   maxSockets: 50,
 } as const satisfies { retryMode: RetryMode } & Record<string, string | number>;
 
+/**
+ * The AWS SDK's standard retry backoff, as the SDK this project locks applies it: before retry n
+ * (n = 0 for the first retry) it waits a random time up to min(maxDelayMs, base × 2^n), with a
+ * larger base for throttling. test/store/retry-after.test.ts checks these against the SDK.
+ */
+export const SDK_RETRY_BACKOFF = {
+  transientBaseMs: 50,
+  throttlingBaseMs: 1_000,
+  maxDelayMs: 20_000,
+} as const;
+
+export interface RetrySettings {
+  readonly maxAttempts: number;
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/**
+ * The longest one S3 request can take before the client gives up: every attempt running into
+ * both timeouts, and the longest backoff before each retry. A client that is told storage is in
+ * trouble should not come back sooner: the fault this client just waited out in full is then
+ * most likely still there (the Retry-After of STORAGE_UNAVAILABLE, in s3-errors.ts).
+ */
+export function retryWindowMs(kind: 'throttled' | 'unavailable', settings: RetrySettings = S3_CLIENT_DEFAULTS): number {
+  const base = kind === 'throttled' ? SDK_RETRY_BACKOFF.throttlingBaseMs : SDK_RETRY_BACKOFF.transientBaseMs;
+  let backoff = 0;
+  for (let retry = 0; retry < settings.maxAttempts - 1; retry += 1) backoff += Math.min(SDK_RETRY_BACKOFF.maxDelayMs, base * 2 ** retry);
+  return settings.maxAttempts * (settings.connectionTimeoutMs + settings.requestTimeoutMs) + backoff;
+}
+
 export interface S3Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;

@@ -11,9 +11,9 @@
  * | precondition-failed   | PreconditionFailed, HTTP 412                      | handled by the caller (If-None-Match: the object exists; If-Match: SOURCE_CHANGED) |
  * | conflict              | ConditionalRequestConflict, HTTP 409              | handled by the caller (a concurrent conditional write) |
  * | range-not-satisfiable | InvalidRange, HTTP 416                            | handled by the caller (a range past the end) |
- * | throttled             | SlowDown and the SDK's throttling codes, HTTP 429 | 503 STORAGE_UNAVAILABLE, Retry-After 2 |
- * | unavailable           | HTTP 5xx, timeouts, resets, DNS, expired tokens   | 503 STORAGE_UNAVAILABLE, Retry-After 1 |
- * | integrity             | BadDigest, IncompleteBody (a body damaged on the way) | 503 STORAGE_UNAVAILABLE, Retry-After 1 |
+ * | throttled             | SlowDown and the SDK's throttling codes, HTTP 429 | 503 STORAGE_UNAVAILABLE, Retry-After 21 |
+ * | unavailable           | HTTP 5xx, timeouts, resets, DNS, expired tokens   | 503 STORAGE_UNAVAILABLE, Retry-After 19 |
+ * | integrity             | BadDigest, IncompleteBody (a body damaged on the way) | 503 STORAGE_UNAVAILABLE, Retry-After 19 |
  * | misconfigured         | AccessDenied, HTTP 403, NoSuchBucket, bad keys, wrong region | 500 STORAGE_MISCONFIGURED, logged at error level |
  * | unknown               | anything else                                     | rethrown as is |
  *
@@ -27,6 +27,7 @@
  */
 import { StorageError, UnavailableError, expected, type RectoError } from '../errors.js';
 import { consoleStoreLogger, type StoreLogger } from './logger.js';
+import { retryWindowMs } from './s3-client.js';
 
 export const S3_ERROR_KINDS = [
   'not-found',
@@ -41,10 +42,20 @@ export const S3_ERROR_KINDS = [
 ] as const;
 export type S3ErrorKind = (typeof S3_ERROR_KINDS)[number];
 
-/** Seconds a client is told to wait, by kind: throttling needs more room than a blip. */
-export const STORAGE_RETRY_AFTER_SECONDS = { throttled: 2, unavailable: 1 } as const;
+/**
+ * Seconds a client is told to wait, by kind: the whole retry window of the S3 client (every
+ * attempt timing out, every backoff at its longest; retryWindowMs), which the request that
+ * failed has just used up, so a retry does not land in the same fault; throttling backs off
+ * more. A source replaced while it was read (`changed`) is no storage trouble: the next request
+ * reads the new version at once.
+ */
+export const STORAGE_RETRY_AFTER_SECONDS = {
+  throttled: Math.ceil(retryWindowMs('throttled') / 1000),
+  unavailable: Math.ceil(retryWindowMs('unavailable') / 1000),
+  changed: 1,
+} as const;
 
-const THROTTLING_NAMES: ReadonlySet<string> = new Set([
+export const THROTTLING_NAMES: ReadonlySet<string> = new Set([
   'SlowDown',
   'Throttling',
   'ThrottlingException',
@@ -72,7 +83,7 @@ const UNAVAILABLE_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** Node's codes for a connection that failed or broke (a body cut short included). */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',

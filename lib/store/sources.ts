@@ -243,8 +243,8 @@ export class SourceStore {
 function sourceChanged(identifier: string, cause?: unknown): UnavailableError {
   return new UnavailableError(
     'SOURCE_CHANGED',
-    `${expected('the version of the source that was looked up', `the source ${quote(identifier)}`, 'a different ETag')}; it was replaced while being read, retry after ${STORAGE_RETRY_AFTER_SECONDS.unavailable} s`,
-    STORAGE_RETRY_AFTER_SECONDS.unavailable,
+    `${expected('the version of the source that was looked up', `the source ${quote(identifier)}`, 'a different ETag')}; it was replaced while being read, retry after ${STORAGE_RETRY_AFTER_SECONDS.changed} s`,
+    STORAGE_RETRY_AFTER_SECONDS.changed,
     cause === undefined ? {} : { cause },
   );
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/build/bundle.js';
-import { loadTemplate, text } from './template.js';
+import { failedRules, loadTemplate, text } from './template.js';
 import { parseToml, type TomlTable, type TomlValue } from './toml.js';
 
 const config = parseToml(readFileSync(join(REPO_ROOT, 'samconfig.toml'), 'utf8'));
@@ -75,6 +75,10 @@ describe('samconfig.toml', () => {
     expect(pairs.length).toBeGreaterThan(5);
     expect(pairs.map(([name, value]) => rejection(name, value)).filter((reason) => reason !== undefined)).toEqual([]);
     expect(new Set(pairs.map(([name]) => name)).size).toBe(pairs.length);
+  });
+
+  it.each(['default', 'dev'])('gives the %s environment what the template\'s Rules require (keys, issuer and audience with auth on)', (environment) => {
+    expect(failedRules(template, Object.fromEntries(overrides(environment)))).toEqual([]);
   });
 
   it.each(['default', 'dev'])('deploys the %s environment on arm64, the architecture npm run build packages by default', (environment) => {

@@ -7,8 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, REPO_ROOT } from '../../infra/build/bundle.js';
+import { internalPrefix } from '../../lib/iiif/index.js';
+import { DEFAULTS } from '../../lib/config.js';
+import { SHORT_LIVED_TAG } from '../../lib/store/index.js';
+import { RENDER_BUDGET_ATTRIBUTES } from '../../lib/store/render-budget.js';
 import {
-  asList, isObject, type Json, type JsonObject, loadTemplate, parseTemplate, PSEUDO_PARAMETERS, references,
+  asList, failedRules, isObject, type Json, type JsonObject, loadTemplate, parseTemplate, PSEUDO_PARAMETERS, references,
   SHORT_FORMS, statements, TEMPLATE_PATH, text,
 } from './template.js';
 
@@ -42,6 +46,9 @@ const environment = (): JsonObject => {
 /** The one expression for the source bucket's name, as the SOURCE_BUCKET variable spells it. */
 const sourceBucketName = environment()['SOURCE_BUCKET'];
 
+/** What comes before {id} in SourceKeyTemplate, as the template computes it. */
+const KEY_TEMPLATE_PREFIX = { 'Fn::Select': [0, { 'Fn::Split': ['{id}', { Ref: 'SourceKeyTemplate' }] }] };
+
 /** What an IAM Resource value points at, or undefined for anything else. */
 function classify(value: Json): string | undefined {
   if (isObject(value)) {
@@ -49,7 +56,7 @@ function classify(value: Json): string | undefined {
     if (Array.isArray(getAtt) && getAtt[1] === 'Arn' && typeof getAtt[0] === 'string') {
       const kinds: Record<string, string> = {
         DerivativeBucket: 'derivative bucket', PrewarmQueue: 'prewarm queue', PrewarmDeadLetterQueue: 'dead-letter queue',
-        PrewarmFunction: 'prewarm function', SourceBucket: 'source bucket',
+        PrewarmFunction: 'prewarm function', SourceBucket: 'source bucket', RenderRateTable: 'render rate table',
       };
       return kinds[getAtt[0]];
     }
@@ -62,6 +69,9 @@ function classify(value: Json): string | undefined {
     if (Array.isArray(sub) && isObject(sub[1]) && JSON.stringify(sub[1]['Name']) === JSON.stringify(sourceBucketName)) {
       if (sub[0] === 'arn:${AWS::Partition}:s3:::${Name}') return 'source bucket';
       if (sub[0] === 'arn:${AWS::Partition}:s3:::${Name}/*') return 'source objects';
+      if (sub[0] === 'arn:${AWS::Partition}:s3:::${Name}/${KeyPrefix}*' && JSON.stringify(sub[1]['KeyPrefix']) === JSON.stringify(KEY_TEMPLATE_PREFIX)) {
+        return 'source objects under the key template prefix';
+      }
     }
   }
   return undefined;
@@ -247,13 +257,32 @@ describe('template.yaml functions', () => {
     expect(api['CorsConfiguration']).toMatchObject({ AllowOrigins: ['*'], AllowMethods: ['GET', 'HEAD', 'OPTIONS'] });
   });
 
-  it('sizes the IIIF function by parameters: memory, timeout, /tmp and optional reserved concurrency', () => {
+  it('sizes the IIIF function by parameters: memory, timeout, /tmp and reserved concurrency, 50 unless emptied', () => {
     const iiif = properties('IiifFunction');
     expect(iiif['MemorySize']).toEqual({ Ref: 'IiifMemorySize' });
     expect(iiif['Timeout']).toEqual({ Ref: 'IiifTimeout' });
     expect(iiif['EphemeralStorage']).toEqual({ Size: { Ref: 'IiifEphemeralStorage' } });
     expect(iiif['ReservedConcurrentExecutions']).toEqual({ 'Fn::If': ['HasReservedConcurrency', { Ref: 'IiifReservedConcurrency' }, { Ref: 'AWS::NoValue' }] });
+    expect(template.Parameters['IiifReservedConcurrency']).toMatchObject({ Type: 'String', Default: '50', AllowedPattern: '^$|^[0-9]+$' });
     expect(template.Parameters['IiifTimeout']).toMatchObject({ Default: 29, MaxValue: 30 });
+  });
+
+  it('counts renders per caller and minute in a pay-per-request DynamoDB table whose items expire, 600 by default', () => {
+    expect(resource('RenderRateTable')).toEqual({
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: RENDER_BUDGET_ATTRIBUTES.key, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: RENDER_BUDGET_ATTRIBUTES.key, KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: RENDER_BUDGET_ATTRIBUTES.expires, Enabled: true },
+      },
+    });
+    expect(template.Parameters['RenderRatePerMinute']).toMatchObject({ Type: 'Number', Default: DEFAULTS.RENDER_RATE_PER_MINUTE, MinValue: 0 });
+    // Only the IIIF function counts renders; nothing else may touch the table.
+    expect(grants('PrewarmFunction')['dynamodb:UpdateItem']).toBeUndefined();
+    expect(grants('PurgeFunction')['dynamodb:UpdateItem']).toBeUndefined();
   });
 
   it('logs each function to its own log group, kept for LogRetentionDays', () => {
@@ -302,6 +331,8 @@ describe('template.yaml environment', () => {
       JWT_ALGORITHMS: { Ref: 'JwtAlgorithms' },
       PREWARM_QUEUE_URL: { Ref: 'PrewarmQueue' },
       RENDER_BUDGET_SECONDS: { Ref: 'RenderBudgetSeconds' },
+      RENDER_RATE_PER_MINUTE: { Ref: 'RenderRatePerMinute' },
+      RENDER_RATE_TABLE: { Ref: 'RenderRateTable' },
       SOURCE_CACHE_MAX_BYTES: { Ref: 'SourceCacheMaxBytes' },
     });
     expect(env['SOURCE_BUCKET']).toEqual({
@@ -323,17 +354,18 @@ describe('template.yaml environment', () => {
 describe('template.yaml IAM', () => {
   it('lets the IIIF function read sources, read and write derivatives and defer to the queue, nothing more', () => {
     expect(grants('IiifFunction')).toEqual({
-      's3:GetObject': ['derivative objects', 'source objects'],
+      's3:GetObject': ['derivative objects', 'source objects under the key template prefix'],
       's3:ListBucket': ['derivative bucket', 'source bucket'],
       's3:PutObject': ['derivative objects'],
       's3:PutObjectTagging': ['derivative objects'],
       'sqs:SendMessage': ['prewarm queue'],
+      'dynamodb:UpdateItem': ['render rate table'],
     });
   });
 
   it('lets the pre-warm worker read sources, read and write derivatives and consume its queue', () => {
     expect(grants('PrewarmFunction')).toEqual({
-      's3:GetObject': ['derivative objects', 'source objects'],
+      's3:GetObject': ['derivative objects', 'source objects under the key template prefix'],
       's3:ListBucket': ['derivative bucket', 'source bucket'],
       's3:PutObject': ['derivative objects'],
       's3:PutObjectTagging': ['derivative objects'],
@@ -351,7 +383,7 @@ describe('template.yaml IAM', () => {
     });
   });
 
-  it('names only the two buckets, the queues and the pre-warm function in any statement, and no wildcard', () => {
+  it('names only the two buckets, the queues, the render rate table and the pre-warm function in any statement, and no wildcard', () => {
     const everything = statements(template as unknown as Json);
     const targets = everything.flatMap(({ statement, path }) => asList(statement['Resource']).map((target) => [path, classify(target)] as const));
     expect(everything.length).toBeGreaterThan(15);
@@ -360,16 +392,70 @@ describe('template.yaml IAM', () => {
     expect(allowActions.filter((action) => action.includes('*'))).toEqual([]);
   });
 
-  it('gives S3 Batch Operations a role that may invoke the pre-warm worker and use _recto-batch/ for manifests and reports', () => {
+  it('gives S3 Batch Operations a role that may invoke the pre-warm worker and use the internal batch folder for manifests and reports', () => {
     const role = properties('BatchOperationsRole');
     const trust = statements(role['AssumeRolePolicyDocument'] ?? null)[0]?.statement;
     expect(trust?.['Principal']).toEqual({ Service: 'batchoperations.s3.amazonaws.com' });
     const granted = statements(role['Policies'] ?? null).map(({ statement }) => [statement['Action'], statement['Resource']]);
     expect(granted).toEqual([
       ['lambda:InvokeFunction', [{ 'Fn::GetAtt': ['PrewarmFunction', 'Arn'] }, { 'Fn::Sub': '${PrewarmFunction.Arn}:*' }]],
-      [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Sub': '${DerivativeBucket.Arn}/_recto-batch/*' }],
+      [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Sub': `\${DerivativeBucket.Arn}/\${DerivativePrefix}${internalPrefix('batch', '')}*` }],
       ['s3:GetBucketLocation', { 'Fn::GetAtt': ['DerivativeBucket', 'Arn'] }],
     ]);
+  });
+});
+
+describe('template.yaml rules', () => {
+  const AUTH = {
+    JwksUrl: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json',
+    JwtIssuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+    JwtAudience: '1example23456789',
+  };
+  const NEEDS_KEYS = "With AuthMode=on, set JwksUrl (your identity provider's https JWKS) or JwtPublicKey.";
+  const NEEDS_ISSUER = 'With AuthMode=on, set JwtIssuer to the exact iss claim of your tokens.';
+  const NEEDS_AUDIENCE = 'With AuthMode=on, set JwtAudience to the aud claim of your tokens (Cognito access tokens: the app client id).';
+  const NEEDS_CONSENT = 'AuthMode=off lets anyone render without a token; to deploy it anyway, also set AllowAnonymousAccess=I-understand-anyone-can-render.';
+
+  it.each<[string, Record<string, string>, string[]]>([
+    ['the defaults (auth on, nothing to verify tokens with)', {}, [NEEDS_KEYS, NEEDS_ISSUER, NEEDS_AUDIENCE]],
+    ['keys without an issuer or audience', { JwksUrl: AUTH.JwksUrl }, [NEEDS_ISSUER, NEEDS_AUDIENCE]],
+    ['keys and issuer without an audience', { JwksUrl: AUTH.JwksUrl, JwtIssuer: AUTH.JwtIssuer }, [NEEDS_AUDIENCE]],
+    ['both a JWKS URL and a public key', { ...AUTH, JwtPublicKey: '{"kty":"OKP"}' }, ['Set JwksUrl or JwtPublicKey, not both.']],
+    ['auth off alone', { AuthMode: 'off' }, [NEEDS_CONSENT]],
+    ['the consent with auth on', { ...AUTH, AllowAnonymousAccess: 'I-understand-anyone-can-render' }, ['AllowAnonymousAccess is only read with AuthMode=off; leave it empty with auth on.']],
+    ['a JWKS URL, an issuer and an audience', AUTH, []],
+    ['a public key, an issuer and an audience', { JwtPublicKey: '{"kty":"OKP"}', JwtIssuer: AUTH.JwtIssuer, JwtAudience: AUTH.JwtAudience }, []],
+    ['auth off with the consent', { AuthMode: 'off', AllowAnonymousAccess: 'I-understand-anyone-can-render' }, []],
+  ])('with %s, the Rules refuse exactly what they should', (_case, parameters, failures) => {
+    // Act
+    const failed = failedRules(template, parameters);
+
+    // Assess
+    expect(failed).toEqual(failures);
+  });
+
+  it('accepts only an https JWKS URL and only the one spelling of the consent', () => {
+    // Prepare
+    const jwks = new RegExp(`^(?:${text(template.Parameters['JwksUrl']?.['AllowedPattern'], 'AllowedPattern')})$`);
+
+    // Assess
+    expect(['', 'https://idp.example.org/jwks.json', 'http://idp.example.org/jwks.json', 'http://127.0.0.1:3000/jwks.json'].map((url) => jwks.test(url))).toEqual([true, true, false, false]);
+    expect(template.Parameters['AllowAnonymousAccess']).toMatchObject({ Type: 'String', Default: '', AllowedValues: ['', 'I-understand-anyone-can-render'] });
+  });
+
+  it('limits both functions\' source reads to what comes before {id} in SourceKeyTemplate', () => {
+    // Prepare: CloudFormation's Fn::Select 0 of Fn::Split on '{id}', for two key templates.
+    const prefixOf = (keyTemplate: string) => keyTemplate.split('{id}')[0];
+    const readSources = (name: string) => statements(properties(name)['Policies'] ?? []).find(({ statement }) => statement['Sid'] === 'ReadSources')?.statement;
+
+    // Act
+    const resources = ['IiifFunction', 'PrewarmFunction'].map((name) => readSources(name)?.['Resource']);
+
+    // Assess
+    for (const resource of resources) {
+      expect(resource).toEqual({ 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Name}/${KeyPrefix}*', { Name: sourceBucketName, KeyPrefix: KEY_TEMPLATE_PREFIX }] });
+    }
+    expect([prefixOf('masters/{id}.tif'), prefixOf('{id}')]).toEqual(['masters/', '']);
   });
 });
 
@@ -412,11 +498,12 @@ describe('template.yaml buckets', () => {
     expect(cors['CorsRules']).toEqual([expect.objectContaining({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] })]);
   });
 
-  it('aborts incomplete uploads, expires short-lived objects, and optionally all derivatives after N days', () => {
+  it('aborts incomplete uploads, expires short-lived objects (the tag the derivative store writes) after 30 days by default, and optionally all derivatives after N days', () => {
     const rules = (properties('DerivativeBucket')['LifecycleConfiguration'] as JsonObject)['Rules'];
+    expect(template.Parameters['ShortLivedExpirationDays']).toMatchObject({ Type: 'Number', Default: 30, MinValue: 1 });
     expect(rules).toEqual([
       { Id: 'AbortIncompleteUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
-      { Id: 'ExpireShortLived', Status: 'Enabled', TagFilters: [{ Key: 'recto:lifetime', Value: 'short' }], ExpirationInDays: { Ref: 'ShortLivedExpirationDays' } },
+      { Id: 'ExpireShortLived', Status: 'Enabled', TagFilters: [{ Key: SHORT_LIVED_TAG.key, Value: SHORT_LIVED_TAG.value }], ExpirationInDays: { Ref: 'ShortLivedExpirationDays' } },
       {
         'Fn::If': [
           'HasDerivativeExpiration',

@@ -169,3 +169,46 @@ export function text(value: Json | undefined, what: string): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   throw new TypeError(`Expected a scalar for ${what} but received ${JSON.stringify(value)}`);
 }
+
+/**
+ * What CloudFormation's `Rules` say about a set of parameter values, as it evaluates them before
+ * creating anything: the AssertDescription of every assertion that fails, under a rule whose
+ * RuleCondition holds. Values not given take the parameter's Default. Only the functions Rules
+ * allow and this template uses are understood (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Ref);
+ * anything else throws rather than guess.
+ */
+export function failedRules(template: Template, given: Readonly<Record<string, string>>): string[] {
+  const value = (name: string): string => {
+    const parameter = template.Parameters[name];
+    if (parameter === undefined) throw new TypeError(`Expected a parameter named ${name} in a rule but received none`);
+    return given[name] ?? text(parameter['Default'], `${name}.Default`);
+  };
+  const evaluate = (node: Json): Json => {
+    if (!isObject(node)) return node;
+    const [fn, args] = Object.entries(node)[0] ?? [];
+    const list = Array.isArray(args) ? args : [];
+    switch (fn) {
+      case 'Ref':
+        return value(text(args, 'Ref'));
+      case 'Fn::Equals':
+        return JSON.stringify(evaluate(list[0] ?? null)) === JSON.stringify(evaluate(list[1] ?? null));
+      case 'Fn::Not':
+        return evaluate(list[0] ?? null) !== true;
+      case 'Fn::And':
+        return list.every((item) => evaluate(item) === true);
+      case 'Fn::Or':
+        return list.some((item) => evaluate(item) === true);
+      default:
+        throw new TypeError(`Expected a rule function this evaluator knows but received ${JSON.stringify(node)}`);
+    }
+  };
+  const failures: string[] = [];
+  for (const rule of Object.values(template.Rules ?? {})) {
+    if (!isObject(rule)) continue;
+    if (rule['RuleCondition'] !== undefined && evaluate(rule['RuleCondition']) !== true) continue;
+    for (const assertion of asList(rule['Assertions'])) {
+      if (isObject(assertion) && evaluate(assertion['Assert'] ?? null) !== true) failures.push(text(assertion['AssertDescription'], 'AssertDescription'));
+    }
+  }
+  return failures;
+}

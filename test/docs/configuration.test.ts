@@ -60,6 +60,7 @@ describe('docs/configuration.md, Environment variables', () => {
     expect(cell('JWT_MAX_TOKEN_AGE_SECONDS')).toBe(String(config.auth.maxTokenAgeSeconds));
     expect(cell('RENDER_MAX_INPUT_PIXELS')).toBe(String(config.render.maxInputPixels));
     expect(cell('RENDER_BUDGET_SECONDS')).toBe(String(config.render.budgetSeconds));
+    expect(cell('RENDER_RATE_PER_MINUTE')).toBe(String(config.renderRate.perMinute));
     expect(cell('SOURCE_CACHE_DIR')).toBe(config.sourceCache.dir);
     expect(cell('SOURCE_CACHE_MAX_BYTES')).toBe(String(config.sourceCache.maxBytes));
     expect(cell('JPEG_QUALITY')).toBe(String(config.render.encode.jpegQuality));

@@ -79,7 +79,7 @@ export async function startMockedGateway(options: MockedGatewayOptions): Promise
   const s3 = mockClient(client);
   s3.onAnyCommand().rejects(notFound('NoSuchKey'));
   s3.on(GetObjectCommand, { Bucket: DERIVATIVE_BUCKET }).rejects(notFound('NoSuchKey'));
-  s3.on(GetObjectCommand, { Bucket: DERIVATIVE_BUCKET, Key: 'iiif/grid/source.json' }).callsFake(() => ({
+  s3.on(GetObjectCommand, { Bucket: DERIVATIVE_BUCKET, Key: 'iiif/!recto/records/grid/source.json' }).callsFake(() => ({
     Body: Readable.from([Buffer.from(JSON.stringify(GRID_RECORD))]),
   }));
   s3.on(PutObjectCommand, { Bucket: DERIVATIVE_BUCKET }).resolves({});

@@ -61,7 +61,7 @@ function secrets(): string[] {
 describe('the error logs', () => {
   it('log an unexpected storage error whole for operators, without the token, the signature or the keys, and answer a bare 500', async () => {
     // Prepare: storage answers a GET of the source record with an error Recto does not know.
-    proxy.inject({ method: 'GET', path: `/${t.derivativeBucket}/${GRID_ID}/source.json`, action: { status: 400, code: 'InvalidArgument' } });
+    proxy.inject({ method: 'GET', path: `/${t.derivativeBucket}/!recto/records/${GRID_ID}/source.json`, action: { status: 400, code: 'InvalidArgument' } });
 
     // Act
     const answer = await app.handle({ method: 'GET', path: `/iiif/3/${GRID_ID}/info.json`, headers: { authorization: `Bearer ${token}` }, baseUrl: 'http://127.0.0.1' });

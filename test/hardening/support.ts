@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import { rotatedCanvas } from '../../lib/render/geometry.js';
 import type { Config } from '../../lib/config.js';
+import { INTERNAL_ROOT } from '../../lib/iiif/index.js';
 
 /** One S3 command as the service sent it. */
 export interface S3Call {
@@ -33,8 +34,10 @@ const ENCODED_SEGMENT = /^[A-Za-z0-9\-_.~%]+$/;
 
 /**
  * Why a call's key is outside the configured prefixes, or undefined when it is inside:
- * - derivative bucket: `{DERIVATIVE_PREFIX}{encoded identifier}/source.json` or
- *   `…/{region}/{w,h}/{rotation}/{quality}.{format}`, the identifier one encoded segment;
+ * - derivative bucket: `{DERIVATIVE_PREFIX}!recto/records/{encoded identifier}/source.json` (a
+ *   source record; nothing else under the internal root `!recto/`) or
+ *   `{DERIVATIVE_PREFIX}{encoded identifier}/{region}/{w,h}/{rotation}/{quality}.{format}`, the
+ *   identifier one encoded segment;
  * - source bucket: SOURCE_KEY_TEMPLATE with `{id}` replaced by an identifier that has no `.` or
  *   `..` segment and no control character (what would let a key name another object).
  */
@@ -42,10 +45,16 @@ export function keyProblem(call: S3Call, rules: KeyRules): string | undefined {
   const where = `${call.command} ${JSON.stringify(call.bucket)} ${JSON.stringify(call.key.slice(0, 120))}`;
   if (call.bucket === rules.derivativeBucket) {
     if (!call.key.startsWith(rules.derivativePrefix)) return `${where}: outside DERIVATIVE_PREFIX ${JSON.stringify(rules.derivativePrefix)}`;
-    const [identifier = '', ...rest] = call.key.slice(rules.derivativePrefix.length).split('/');
+    const inside = call.key.slice(rules.derivativePrefix.length);
+    if (inside.startsWith(INTERNAL_ROOT)) {
+      const [area, record = '', file, ...more] = inside.slice(INTERNAL_ROOT.length).split('/');
+      if (area !== 'records' || file !== 'source.json' || more.length > 0) return `${where}: inside the internal root but not a source record`;
+      if (!ENCODED_SEGMENT.test(record) || record === '.' || record === '..') return `${where}: the record's identifier is not one encoded segment`;
+      return undefined;
+    }
+    const [identifier = '', ...rest] = inside.split('/');
     if (!ENCODED_SEGMENT.test(identifier) || identifier === '.' || identifier === '..') return `${where}: the identifier is not one encoded segment`;
     const tail = rest.join('/');
-    if (tail === 'source.json') return undefined;
     if (rest.length !== 4 || !/^(full|\d+,\d+,\d+,\d+)\/\d+,\d+\/!?\d+(\.\d+)?\/(default|color|gray|bitonal)\.(jpg|png|webp|tif|gif)$/.test(tail)) {
       return `${where}: not a derivative or record key`;
     }

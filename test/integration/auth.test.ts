@@ -158,7 +158,7 @@ describe('with auth on', () => {
 
     // Act
     const info = await t.request('/iiif/3/fresh-later/info.json', { token: readOnly });
-    const afterRead = await t.derivativeExists('fresh-later/source.json');
+    const afterRead = await t.derivativeExists('!recto/records/fresh-later/source.json');
     const rendered = await t.request('/iiif/3/fresh-later/full/max/0/default.png', { token: await t.token() });
 
     // Assess
@@ -166,7 +166,7 @@ describe('with auth on', () => {
     expect((info.json() as { width: number }).width).toBe(200);
     expect(afterRead).toBe(false);
     expect(rendered.status).toBe(302);
-    expect(await t.derivativeExists('fresh-later/source.json')).toBe(true);
+    expect(await t.derivativeExists('!recto/records/fresh-later/source.json')).toBe(true);
     expect(await t.derivativeExists('fresh-later/full/200,100/0/default.png')).toBe(true);
   });
 

@@ -27,7 +27,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await t?.close();
+  await t.close();
 });
 
 function sourceBytesOf(path: string): number {

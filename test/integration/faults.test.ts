@@ -48,18 +48,18 @@ interface Fault {
 
 /** HEAD has no body, so the SDK knows only the status (the name is 'Unknown'). */
 const HEAD_FAULTS: readonly Fault[] = [
-  { name: '503 (SlowDown, no body)', error: () => s3Error('Unknown', 503), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '1' },
-  { name: 'throttling (429)', error: () => s3Error('Unknown', 429), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '2' },
-  { name: 'a timeout', error: timeout, status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '1' },
+  { name: '503 (SlowDown, no body)', error: () => s3Error('Unknown', 503), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '19' },
+  { name: 'throttling (429)', error: () => s3Error('Unknown', 429), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '21' },
+  { name: 'a timeout', error: timeout, status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '19' },
   { name: 'AccessDenied (403, no body)', error: () => s3Error('Unknown', 403), status: 500, code: 'STORAGE_MISCONFIGURED', retryAfter: undefined },
 ];
 
 /** GET and PUT answers carry an error document: the SDK knows its code. */
 const BODY_FAULTS: readonly Fault[] = [
-  { name: 'SlowDown', error: () => s3Error('SlowDown', 503, { throttling: true }), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '2' },
-  { name: 'InternalError', error: () => s3Error('InternalError', 500), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '1' },
-  { name: 'a timeout', error: timeout, status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '1' },
-  { name: 'a connection reset', error: reset, status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '1' },
+  { name: 'SlowDown', error: () => s3Error('SlowDown', 503, { throttling: true }), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '21' },
+  { name: 'InternalError', error: () => s3Error('InternalError', 500), status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '19' },
+  { name: 'a timeout', error: timeout, status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '19' },
+  { name: 'a connection reset', error: reset, status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '19' },
   { name: 'AccessDenied', error: () => s3Error('AccessDenied', 403), status: 500, code: 'STORAGE_MISCONFIGURED', retryAfter: undefined },
 ];
 
@@ -203,14 +203,14 @@ describe('GET faults', () => {
 
   it('answers a throttled GET of a source record with 503 and Retry-After, and recovers', async () => {
     // Prepare
-    s3Mock.on(GetObjectCommand, { Bucket: t.derivativeBucket, Key: 'record-read/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
+    s3Mock.on(GetObjectCommand, { Bucket: t.derivativeBucket, Key: '!recto/records/record-read/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
     const before = await footprint();
 
     // Act
     const answer = await t.request('/iiif/2/record-read/info.json', { token });
 
     // Assess
-    expectFault(answer, { status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '2' });
+    expectFault(answer, { status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '21' });
     expect(await footprint()).toEqual(before);
     await expectRecovery('/iiif/2/record-read/full/max/0/default.png', 200, 100);
   });
@@ -240,14 +240,14 @@ describe('PUT faults', () => {
 
   it('answers a failed PUT of a new source record with 503 and stores nothing', async () => {
     // Prepare
-    s3Mock.on(PutObjectCommand, { Bucket: t.derivativeBucket, Key: 'unrecorded/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
+    s3Mock.on(PutObjectCommand, { Bucket: t.derivativeBucket, Key: '!recto/records/unrecorded/source.json' }).rejects(s3Error('SlowDown', 503, { throttling: true }));
     const before = await footprint();
 
     // Act
     const answer = await t.request('/iiif/3/unrecorded/full/max/0/default.png', { token });
 
     // Assess
-    expectFault(answer, { status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '2' });
+    expectFault(answer, { status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: '21' });
     expect(await footprint()).toEqual(before);
     await expectRecovery('/iiif/3/unrecorded/full/max/0/default.png', 200, 100);
   });

@@ -138,7 +138,7 @@ describe('the malformed-paths corpus over HTTP', () => {
     expect(results).toHaveLength(resolving.length);
     expect(results.map(mismatch).filter((problem) => problem !== undefined)).toEqual([]);
     // At most a read of the source record (when the warm-memory copy has expired); never a write.
-    expect(t.s3Calls.filter((call) => call !== `GetObjectCommand ${t.derivativeBucket}/abcd1234/source.json`)).toEqual([]);
+    expect(t.s3Calls.filter((call) => call !== `GetObjectCommand ${t.derivativeBucket}/!recto/records/abcd1234/source.json`)).toEqual([]);
     expect(t.engine.count).toBe(0);
     expect(await t.listDerivatives()).toEqual(objectsBefore);
   });

@@ -76,6 +76,8 @@ describe('info.json', () => {
     for (const answer of answers) {
       expect(answer.status).toBe(200);
       expect(answer.headers['content-type']).toBe(V3_INFO_TYPE);
+      // One Content-Type whatever Accept says: nothing for a cache to tell apart.
+      expect(answer.headers.vary).toBeUndefined();
       expect(answer.headers.link).toBe(V3_PROFILE);
       expectCommonHeaders(answer);
       const info = answer.json() as Record<string, unknown>;
@@ -104,6 +106,8 @@ describe('info.json', () => {
     expect(linkedData.headers['content-type']).toBe('application/ld+json');
     for (const answer of [plain, linkedData]) {
       expectCommonHeaders(answer);
+      // The Content-Type depends on Accept: a shared cache must key on it.
+      expect(answer.headers.vary).toBe('Accept');
       expect(answer.headers.link).toBe(V2_PROFILE);
       const info = answer.json() as { '@context': string; '@id': string; width: number; height: number; profile: unknown[] };
       expect(info['@context']).toBe('http://iiif.io/api/image/2/context.json');

@@ -31,9 +31,10 @@ describe('purging', () => {
     await t.close();
   });
 
+  /** The identifier's derivatives and its source record (kept under the internal root). */
   async function keysOf(identifier: string): Promise<string[]> {
-    const prefix = `${encodeURIComponent(identifier)}/`;
-    return (await t.listDerivatives()).map((object) => object.key).filter((key) => key.startsWith(prefix));
+    const prefixes = [`${encodeURIComponent(identifier)}/`, `!recto/records/${encodeURIComponent(identifier)}/`];
+    return (await t.listDerivatives()).map((object) => object.key).filter((key) => prefixes.some((prefix) => key.startsWith(prefix)));
   }
 
   async function warm(identifier: string): Promise<void> {
@@ -108,7 +109,7 @@ describe('purging', () => {
       // Assess
       expect(code).toBe(0);
       expect(stdout.text).toContain('other: 4 object(s) would be deleted\nWould delete 4 object(s)\n');
-      expect(stdout.text).toContain('other/source.json\n');
+      expect(stdout.text).toContain('!recto/records/other/source.json\n');
       expect(await keysOf('other')).toHaveLength(4);
     });
 

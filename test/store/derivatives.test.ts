@@ -3,7 +3,7 @@
  * with fetch(), JSON records, listing and deleting by prefix.
  */
 import { createHash } from 'node:crypto';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_S3_CREDENTIALS } from '../../infra/local/s3.js';
 import { DerivativeStore } from '../../lib/store/derivatives.js';
@@ -53,6 +53,24 @@ describe('DerivativeStore.put and exists', () => {
     expect(put?.headers['if-none-match']).toBe('*');
     expect(put?.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(body).digest('base64'));
     expect(put?.headers['content-encoding']).toBeUndefined();
+  });
+
+  it.each([
+    ['short', 'recto%3Alifetime=short', [{ Key: 'recto:lifetime', Value: 'short' }]],
+    ['long', undefined, []],
+    [undefined, undefined, []],
+  ] as const)('tags a derivative of lifetime %s on its PUT as the lifecycle rule expects', async (lifetime, header, tags) => {
+    // Prepare
+    const key = `iiif/tags-${String(lifetime)}/full/37,/0/default.jpg`;
+
+    // Act
+    await store().put(key, Buffer.from('odd size'), { contentType: 'image/jpeg', sourceEtag: '"feed"', ...(lifetime === undefined ? {} : { lifetime }) });
+
+    // Assess
+    const put = s3.requests.find((r) => r.method === 'PUT' && r.path === `/${s3.derivativeBucket}/${key}`);
+    expect(put?.headers['x-amz-tagging']).toBe(header);
+    const tagging = await s3.client.send(new GetObjectTaggingCommand({ Bucket: s3.derivativeBucket, Key: key }));
+    expect(tagging.TagSet ?? []).toEqual(tags);
   });
 
   it('replaces a stored derivative in place with an unconditional, checksummed PUT when asked to', async () => {

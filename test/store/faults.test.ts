@@ -93,7 +93,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     mock.restore();
   });
 
-  it('answers 503 STORAGE_UNAVAILABLE with Retry-After 2 when HEAD is still throttled after the retries', async () => {
+  it('answers 503 STORAGE_UNAVAILABLE with Retry-After 21 when HEAD is still throttled after the retries', async () => {
     // Prepare
     mock.on(HeadObjectCommand).rejects(s3Error('SlowDown', 503, 3));
 
@@ -101,7 +101,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const error = await failure(sources.head('abc'));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '2' } });
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '21' } });
     expect(logger.entries.map((e) => e.level)).toEqual(['warn']);
   });
 
@@ -175,7 +175,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const error = await failure(derivatives.put('iiif/x.jpg', Buffer.from('x'), { contentType: 'image/jpeg', sourceEtag: '"e1"' }));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
     expect(mock.commandCalls(PutObjectCommand)).toHaveLength(2);
   });
 
@@ -251,7 +251,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
     expect(await readdir(cacheDir)).toEqual([]);
     expect(sources.cacheStats).toMatchObject({ downloads: 0, entries: 0, bytes: 0 });
   });
@@ -267,8 +267,8 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
-    expect(error.message).toBe('Expected 10 bytes for the source "abc" but received "10 bytes and an error"; the transfer was cut short, retry after 1 s');
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
+    expect(error.message).toBe('Expected 10 bytes for the source "abc" but received "10 bytes and an error"; the transfer was cut short, retry after 19 s');
     expect(await readdir(cacheDir)).toEqual([]);
   });
 
@@ -280,8 +280,8 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const error = await failure(pathOf(sources, SOURCE));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
-    expect(error.message).toBe('Expected 10 bytes for the source "abc" but received "6 bytes"; the transfer was cut short, retry after 1 s');
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
+    expect(error.message).toBe('Expected 10 bytes for the source "abc" but received "6 bytes"; the transfer was cut short, retry after 19 s');
     expect(await readdir(cacheDir)).toEqual([]);
   });
 
@@ -293,7 +293,7 @@ describe('storage faults injected with aws-sdk-client-mock', () => {
     const error = await failure(derivatives.getJson('iiif/abc/record.json'));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
   });
 
   it.each([
@@ -385,7 +385,7 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
     expect(proxy.log.slice(before).map((entry) => entry.fault)).toEqual([true, true, false]);
   });
 
-  it('answers 503 with Retry-After 2 when SlowDown outlasts the retries', async () => {
+  it('answers 503 with Retry-After 21 when SlowDown outlasts the retries', async () => {
     // Prepare
     proxy.inject({ method: 'GET', path: `/${s3.sourceBucket}/masters/abc.tif`, times: 3, action: { status: 503, code: 'SlowDown' } });
 
@@ -393,11 +393,11 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
     const error = await failure(sources.readRange('abc', 0, 99));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '2' } });
-    expect(error.message).toBe('Expected an answer from storage for GetObject of source "abc" but received "SlowDown (HTTP 503) after 3 attempts"; retry after 2 s');
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '21' } });
+    expect(error.message).toBe('Expected an answer from storage for GetObject of source "abc" but received "SlowDown (HTTP 503) after 3 attempts"; retry after 21 s');
   });
 
-  it('answers 503 with Retry-After 1 when HEAD keeps failing with a bodiless 503', async () => {
+  it('answers 503 with Retry-After 19 when HEAD keeps failing with a bodiless 503', async () => {
     // Prepare
     proxy.inject({ method: 'HEAD', times: 3, action: { status: 503 } });
 
@@ -405,7 +405,7 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
     const error = await failure(derivatives.exists('iiif/abc/full/max/0/default.jpg'));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
   });
 
   it('gives up on a storage slower than the request timeout within the attempts, with a 503', async () => {
@@ -418,8 +418,8 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
 
     // Assess
     const elapsed = Date.now() - started;
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
-    expect(error.message).toMatch(/^Expected an answer from storage for HeadObject of source "abc" but received "TimeoutError.*after 3 attempts"; retry after 1 s$/);
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
+    expect(error.message).toMatch(/^Expected an answer from storage for HeadObject of source "abc" but received "TimeoutError.*after 3 attempts"; retry after 19 s$/);
     expect(elapsed).toBeGreaterThanOrEqual(3 * 400);
     expect(elapsed).toBeLessThan(3_000);
   });
@@ -448,7 +448,7 @@ describe('storage faults injected on the HTTP path (real SDK retries and timeout
     const path = await pathOf(sources, source);
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
     expect(leftBehind).toEqual([]);
     expect(await readFile(path)).toEqual(sourceBody);
   });

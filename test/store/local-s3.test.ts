@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_S3_CREDENTIALS, localS3Environment, startLocalS3, type LocalS3 } from '../../infra/local/s3.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
@@ -97,6 +97,27 @@ describe('the embedded S3', () => {
     expect(stored?.contentType).toBe('image/jpeg');
     expect(stored?.cacheControl).toBe('public, max-age=31536000, immutable');
     expect(stored?.metadata).toEqual({ 'source-etag': '"abc"' });
+  });
+
+  it('keeps the tags of x-amz-tagging with the object, replaces them on a PUT without, and forgets them on delete', async () => {
+    // Prepare
+    const key = 'tagged/full/10,10/0/default.jpg';
+    const tagsOf = async () => (await s3.client.send(new GetObjectTaggingCommand({ Bucket: s3.derivativeBucket, Key: key }))).TagSet ?? [];
+
+    // Act
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.derivativeBucket, Key: key, Body: Buffer.from('a'), Tagging: 'recto%3Alifetime=short&x=a%26b' }));
+    const tagged = await tagsOf();
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.derivativeBucket, Key: key, Body: Buffer.from('b') }));
+    const replaced = await tagsOf();
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.derivativeBucket, Key: key, Body: Buffer.from('c'), Tagging: 'k=v' }));
+    await s3.deleteObject(s3.derivativeBucket, key);
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.derivativeBucket, Key: key, Body: Buffer.from('d') }));
+    const recreated = await tagsOf();
+
+    // Assess
+    expect(tagged).toEqual([{ Key: 'recto:lifetime', Value: 'short' }, { Key: 'x', Value: 'a&b' }]);
+    expect(replaced).toEqual([]);
+    expect(recreated).toEqual([]);
   });
 
   it('answers to its own loopback host and port only, refusing any other Host with 400 before looking at the request', async () => {

@@ -112,7 +112,7 @@ describe('raiseS3Error', () => {
     ...extra,
   });
 
-  it('turns throttling into 503 STORAGE_UNAVAILABLE with Retry-After 2, logged as a warning', () => {
+  it('turns throttling into 503 STORAGE_UNAVAILABLE with Retry-After 21, logged as a warning', () => {
     // Prepare
     const logger = recordingLogger();
     const cause = sdkError('SlowDown', 503, { attempts: 3, requestId: 'REQ' });
@@ -121,9 +121,9 @@ describe('raiseS3Error', () => {
     const error = caught(() => raiseS3Error(cause, context(logger)));
 
     // Assess
-    expect(error).toMatchObject({ name: 'UnavailableError', code: 'STORAGE_UNAVAILABLE', status: 503, retryAfterSeconds: 2, headers: { 'retry-after': '2' }, cause });
+    expect(error).toMatchObject({ name: 'UnavailableError', code: 'STORAGE_UNAVAILABLE', status: 503, retryAfterSeconds: 21, headers: { 'retry-after': '21' }, cause });
     expect((error as Error).message).toBe(
-      'Expected an answer from storage for HeadObject of source "abc" but received "SlowDown (HTTP 503) after 3 attempts"; retry after 2 s',
+      'Expected an answer from storage for HeadObject of source "abc" but received "SlowDown (HTTP 503) after 3 attempts"; retry after 21 s',
     );
     expect(logger.entries).toEqual([
       {
@@ -140,13 +140,13 @@ describe('raiseS3Error', () => {
     ['a timeout', networkError('ETIMEDOUT', 'TimeoutError'), '"TimeoutError"'],
     ['a refused connection', networkError('ECONNREFUSED'), '"ECONNREFUSED"'],
     ['a damaged body', sdkError('BadDigest', 400), '"BadDigest (HTTP 400)"'],
-  ])('turns %s into 503 STORAGE_UNAVAILABLE with Retry-After 1', (_what, cause, received) => {
+  ])('turns %s into 503 STORAGE_UNAVAILABLE with Retry-After 19', (_what, cause, received) => {
     // Act
     const error = caught(() => raiseS3Error(cause, context(recordingLogger(), { operation: 'GetObject' })));
 
     // Assess
-    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
-    expect((error as Error).message).toBe(`Expected an answer from storage for GetObject of source "abc" but received ${received}; retry after 1 s`);
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503, headers: { 'retry-after': '19' } });
+    expect((error as Error).message).toBe(`Expected an answer from storage for GetObject of source "abc" but received ${received}; retry after 19 s`);
   });
 
   it('turns AccessDenied into 500 STORAGE_MISCONFIGURED with no Retry-After, logged as an error with the details', () => {

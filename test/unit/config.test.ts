@@ -8,6 +8,9 @@ import { ConfigError, DEFAULTS, getConfig, loadConfig, setConfig, type Config } 
 /** The least a deployment must set (auth off, so no keys are needed). */
 const MINIMAL = { SOURCE_BUCKET: 'sources', DERIVATIVE_BUCKET: 'derivatives', IIIF_AUTH: 'off' } as const;
 
+/** The least an auth-on deployment sets besides its keys: the buckets, the issuer and the audience. */
+const SECURED = { SOURCE_BUCKET: 'sources', DERIVATIVE_BUCKET: 'derivatives', JWT_ISSUER: 'https://issuer.example.org/', JWT_AUDIENCE: 'recto' } as const;
+
 function configError(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
@@ -53,6 +56,7 @@ describe('loadConfig', () => {
         encode: { jpegQuality: 85, webpQuality: 80, webpEffort: 2, pngCompressionLevel: 6 },
       },
       sourceCache: { dir: '/tmp/recto-sources', maxBytes: 419_430_400 },
+      renderRate: { perMinute: 600 },
     } satisfies Config);
     expect(DEFAULTS.IIIF_DEFAULT_VERSION).toBe('2');
   });
@@ -161,6 +165,11 @@ describe('loadConfig', () => {
     ['PNG_COMPRESSION_LEVEL', '10', 'PNG_COMPRESSION_LEVEL: expected a whole number from 0 to 9, got 10'],
     ['SOURCE_CACHE_MAX_BYTES', 'lots', 'SOURCE_CACHE_MAX_BYTES: expected a whole number from 0 to 10737418240, got "lots"'],
     ['PREWARM_QUEUE_URL', 'prewarm', 'PREWARM_QUEUE_URL: expected an http(s) URL, got "prewarm"'],
+    ['RENDER_RATE_PER_MINUTE', '-1', 'RENDER_RATE_PER_MINUTE: expected a whole number from 0 to 1000000, got "-1"'],
+    ['RENDER_RATE_PER_MINUTE', '1000001', 'RENDER_RATE_PER_MINUTE: expected a whole number from 0 to 1000000, got 1000001'],
+    ['RENDER_RATE_PER_MINUTE', 'many', 'RENDER_RATE_PER_MINUTE: expected a whole number from 0 to 1000000, got "many"'],
+    ['RENDER_RATE_TABLE', 'ab', 'RENDER_RATE_TABLE: expected a DynamoDB table name (3 to 255 letters, digits, _, - and .), got "ab"'],
+    ['RENDER_RATE_TABLE', 'arn:aws:dynamodb:eu-west-1:1:table/x', 'RENDER_RATE_TABLE: expected a DynamoDB table name (3 to 255 letters, digits, _, - and .), got "arn:aws:dynamodb:eu-west-1:1:table/x"'],
   ])('fails on %s=%j with a ConfigError naming it', (variable, value, message) => {
     // Prepare: the minimal environment with this one variable set, or removed when undefined.
     const values = new Map<string, string | undefined>(Object.entries(MINIMAL)).set(variable, value);
@@ -171,6 +180,14 @@ describe('loadConfig', () => {
 
     // Assess
     expect({ name: error.name, variable: error.variable, message: error.message }).toEqual({ name: 'ConfigError', variable, message });
+  });
+
+  it('reads the render rate: a limit (0 turns it off) and the table that counts it fleet-wide', () => {
+    // Act
+    const configs = [loadConfig({ ...MINIMAL, RENDER_RATE_PER_MINUTE: '0' }), loadConfig({ ...MINIMAL, RENDER_RATE_PER_MINUTE: ' 30 ', RENDER_RATE_TABLE: 'recto-RenderRateTable-1AB2C3' })];
+
+    // Assess
+    expect(configs.map((config) => config.renderRate)).toEqual([{ perMinute: 0 }, { perMinute: 30, table: 'recto-RenderRateTable-1AB2C3' }]);
   });
 
   it('accepts IIIF_MAX_HEIGHT together with IIIF_MAX_WIDTH', () => {
@@ -191,20 +208,67 @@ describe('auth configuration', () => {
     expect([error.variable, error.message]).toEqual(['JWT_JWKS_URL', 'JWT_JWKS_URL: set JWT_JWKS_URL or JWT_PUBLIC_KEY, or IIIF_AUTH=off to run without auth']);
   });
 
-  it('is on by default and takes a JWKS URL', () => {
+  it('is on by default and takes a JWKS URL with its issuer and audience', () => {
     // Act
-    const config = loadConfig({ SOURCE_BUCKET: 'sources', DERIVATIVE_BUCKET: 'derivatives', JWT_JWKS_URL: 'https://issuer.example.org/.well-known/jwks.json' });
+    const config = loadConfig({ ...SECURED, JWT_JWKS_URL: 'https://issuer.example.org/.well-known/jwks.json' });
 
     // Assess
-    expect([config.auth.enabled, config.auth.jwksUrl?.href, config.auth.publicKey]).toEqual([true, 'https://issuer.example.org/.well-known/jwks.json', undefined]);
+    expect([config.auth.enabled, config.auth.jwksUrl?.href, config.auth.publicKey, config.auth.issuer, config.auth.audience]).toEqual([
+      true,
+      'https://issuer.example.org/.well-known/jwks.json',
+      undefined,
+      'https://issuer.example.org/',
+      'recto',
+    ]);
   });
 
   it('takes a public key instead of a JWKS URL', () => {
     // Act
-    const config = loadConfig({ SOURCE_BUCKET: 'sources', DERIVATIVE_BUCKET: 'derivatives', IIIF_AUTH: 'on', JWT_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"abc"}' });
+    const config = loadConfig({ ...SECURED, IIIF_AUTH: 'on', JWT_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"abc"}' });
 
     // Assess
     expect([config.auth.enabled, config.auth.publicKey, 'jwksUrl' in config.auth]).toEqual([true, '{"kty":"OKP","crv":"Ed25519","x":"abc"}', false]);
+  });
+
+  it.each([
+    ['JWT_ISSUER', { JWT_ISSUER: undefined }, "JWT_ISSUER: is required with IIIF_AUTH=on: set it to the exact iss claim of your identity provider's tokens (docs/deploy.md, Tokens), or IIIF_AUTH=off to run without auth"],
+    ['JWT_ISSUER', { JWT_ISSUER: '  ' }, "JWT_ISSUER: is required with IIIF_AUTH=on: set it to the exact iss claim of your identity provider's tokens (docs/deploy.md, Tokens), or IIIF_AUTH=off to run without auth"],
+    ['JWT_AUDIENCE', { JWT_AUDIENCE: undefined }, 'JWT_AUDIENCE: is required with IIIF_AUTH=on: set it to the aud claim of the tokens meant for Recto (for Cognito access tokens, which have none, the app client id: it is matched against client_id), or IIIF_AUTH=off to run without auth'],
+    ['JWT_AUDIENCE', { JWT_AUDIENCE: '' }, 'JWT_AUDIENCE: is required with IIIF_AUTH=on: set it to the aud claim of the tokens meant for Recto (for Cognito access tokens, which have none, the app client id: it is matched against client_id), or IIIF_AUTH=off to run without auth'],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'http://issuer.example.org/.well-known/jwks.json' }, 'JWT_JWKS_URL: expected an https URL (keys fetched over http can be replaced by anyone on the path; http is accepted for 127.0.0.1, localhost, [::1] only), got "http://issuer.example.org/.well-known/jwks.json"'],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'http://127.0.0.2:3000/jwks.json' }, 'JWT_JWKS_URL: expected an https URL (keys fetched over http can be replaced by anyone on the path; http is accepted for 127.0.0.1, localhost, [::1] only), got "http://127.0.0.2:3000/jwks.json"'],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'http://localhost.example.org/jwks.json' }, 'JWT_JWKS_URL: expected an https URL (keys fetched over http can be replaced by anyone on the path; http is accepted for 127.0.0.1, localhost, [::1] only), got "http://localhost.example.org/jwks.json"'],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: undefined }, 'JWT_JWKS_URL: set JWT_JWKS_URL or JWT_PUBLIC_KEY, or IIIF_AUTH=off to run without auth'],
+  ])('refuses to start with auth on when %s is %j, naming it', (variable, change, message) => {
+    // Prepare: a complete auth-on environment with one thing taken away or weakened.
+    const values = new Map<string, string | undefined>(Object.entries({ ...SECURED, JWT_JWKS_URL: 'https://issuer.example.org/.well-known/jwks.json' }));
+    for (const [name, value] of Object.entries(change)) values.set(name, value);
+    const env = Object.fromEntries([...values].filter((entry): entry is [string, string] => entry[1] !== undefined));
+
+    // Act
+    const error = configError(env);
+
+    // Assess
+    expect({ name: error.name, variable: error.variable, message: error.message }).toEqual({ name: 'ConfigError', variable, message });
+  });
+
+  it.each(['http://127.0.0.1:3000/.well-known/jwks.json', 'http://localhost:3000/.well-known/jwks.json', 'http://[::1]:3000/.well-known/jwks.json'])(
+    'accepts a plain http JWKS on the loopback host of the local stack: %s',
+    (url) => {
+      // Act
+      const config = loadConfig({ ...SECURED, JWT_JWKS_URL: url });
+
+      // Assess
+      expect(config.auth.jwksUrl?.href).toBe(url);
+    },
+  );
+
+  it('asks for neither issuer, audience nor keys with auth off', () => {
+    // Act
+    const config = loadConfig({ ...MINIMAL, JWT_JWKS_URL: 'http://issuer.example.org/jwks.json' });
+
+    // Assess
+    expect([config.auth.enabled, config.auth.issuer, config.auth.audience]).toEqual([false, undefined, undefined]);
   });
 
   it('refuses a JWKS URL that is not http(s)', () => {

@@ -179,6 +179,67 @@ describe('Authenticator.authenticate with a JWKS URL', () => {
     expect(essentials(failure)).toEqual(invalidToken('The token audience is not accepted'));
   });
 
+  it('accepts a token without aud whose client_id is the audience (a Cognito access token)', async () => {
+    // Prepare
+    const token = await signToken(ecKey, { omit: ['aud'], claims: { client_id: 'recto', token_use: 'access', scope: 'iiif:read' } });
+
+    // Act
+    const principal = await authenticator().authenticate(`Bearer ${token}`);
+
+    // Assess
+    expect([principal.anonymous, [...principal.scopes]]).toEqual([false, ['iiif:read']]);
+  });
+
+  it('does not read client_id when the token has an aud that names someone else', async () => {
+    // Prepare
+    const token = await signToken(ecKey, { claims: { aud: 'someone-else', client_id: 'recto' } });
+
+    // Act
+    const failure = await failureOf(authenticator().authenticate(`Bearer ${token}`));
+
+    // Assess
+    expect(essentials(failure)).toEqual(invalidToken('The token audience is not accepted'));
+    expect(failure.message).toBe('Expected an acceptable value for the aud claim but received "someone-else"');
+  });
+
+  it.each([
+    ['no aud and no client_id', {}, 'Expected the aud claim in the token but it has none'],
+    ['no aud and another client_id', { client_id: 'another-app' }, 'Expected an acceptable value for the client_id claim of a token without aud but received "another-app"'],
+  ])('rejects a token with %s as having no audience', async (_case, claims, message) => {
+    // Prepare
+    const token = await signToken(ecKey, { omit: ['aud'], claims });
+
+    // Act
+    const failure = await failureOf(authenticator().authenticate(`Bearer ${token}`));
+
+    // Assess
+    expect(essentials(failure)).toEqual(invalidToken('The token has no aud claim'));
+    expect(failure.message).toBe(message);
+  });
+
+  it('rejects an aud that is neither a string nor an array of strings', async () => {
+    // Prepare
+    const token = await signToken(ecKey, { claims: { aud: [7] } });
+
+    // Act
+    const failure = await failureOf(authenticator().authenticate(`Bearer ${token}`));
+
+    // Assess
+    expect(essentials(failure)).toEqual(invalidToken('The aud claim is malformed'));
+    expect(failure.message).toBe('Expected a string or an array of strings for the aud claim but received "[7]"');
+  });
+
+  it('checks the audience only after the lifetime: an expired Cognito access token is refused as expired', async () => {
+    // Prepare
+    const token = await signToken(ecKey, { omit: ['aud'], claims: { client_id: 'recto', iat: NOW_S - 7200, exp: NOW_S - 3600 } });
+
+    // Act
+    const failure = await failureOf(authenticator().authenticate(`Bearer ${token}`));
+
+    // Assess
+    expect(essentials(failure)).toEqual(invalidToken('The token has expired'));
+  });
+
   it('rejects a token without exp', async () => {
     // Prepare
     const token = await signToken(ecKey, { omit: ['exp'] });

@@ -2,14 +2,20 @@
  * The canonical formatters one by one (3.0 §4.8, 2.1 §4.7), with exact strings, and the keys
  * and URLs built from them.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  INTERNAL_AREAS,
+  INTERNAL_ROOT,
   VERSIONS,
   canonicalPath,
   canonicalUrl,
+  encodeIdentifier,
   formatRotation,
   identifierPrefix,
+  internalPrefix,
   recordKey,
+  recordPrefix,
   storageKey,
   type Plan,
 } from '../../../lib/iiif/index.js';
@@ -93,13 +99,49 @@ describe('keys and URLs', () => {
     expect(storageKey(plan, '')).toBe('a%2Fb/full/300,200/0/default.jpg');
   });
 
-  it('keeps every object of an identifier under one prefix, the source record beside the derivatives', () => {
+  it('keeps the derivatives of an identifier under one prefix, and its source record under the internal root', () => {
     // Act
     const prefix = identifierPrefix('a/b c', 'iiif/');
+    const folder = recordPrefix('a/b c', 'iiif/');
     const record = recordKey('a/b c', 'iiif/');
 
     // Assess
-    expect([prefix, record]).toEqual(['iiif/a%2Fb%20c/', 'iiif/a%2Fb%20c/source.json']);
+    expect([prefix, folder, record]).toEqual(['iiif/a%2Fb%20c/', 'iiif/!recto/records/a%2Fb%20c/', 'iiif/!recto/records/a%2Fb%20c/source.json']);
+    expect(INTERNAL_AREAS.map((area) => internalPrefix(area, 'iiif/'))).toEqual(['iiif/!recto/records/', 'iiif/!recto/batch/', 'iiif/!recto/access/']);
+  });
+
+  it.each([
+    ['!recto', '%21recto'],
+    ['!recto/records/grid/source.json', '%21recto%2Frecords%2Fgrid%2Fsource.json'],
+    ['!recto/batch/manifest.csv', '%21recto%2Fbatch%2Fmanifest.csv'],
+    ['%21recto', '%2521recto'],
+    ['_recto-batch', '_recto-batch'],
+    ['../!recto', '..%2F%21recto'],
+  ])('keeps the identifier %j, which spells an internal prefix, outside the internal root', (identifier, encoded) => {
+    // Act
+    const keys = [identifierPrefix(identifier, 'iiif/'), storageKey(planWith({ identifier }), 'iiif/'), recordKey(identifier, 'iiif/')];
+
+    // Assess
+    expect(keys[0]).toBe(`iiif/${encoded}/`);
+    expect(keys[1]?.startsWith(`iiif/${encoded}/`)).toBe(true);
+    expect(keys[2]).toBe(`iiif/!recto/records/${encoded}/source.json`);
+    expect(keys.slice(0, 2).filter((key) => key.startsWith('iiif/!recto/'))).toEqual([]);
+  });
+
+  it('never gives an identifier a derivative prefix inside the internal root, nor a record folder inside another\'s, for any string', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 40 }), (a, b) => {
+        // Act
+        const derivatives = identifierPrefix(a, 'iiif/');
+        const records = [recordPrefix(a, 'iiif/'), recordPrefix(b, 'iiif/')];
+
+        // Assess: outside the root; one record folder contains another's only when they are the same.
+        expect(derivatives.startsWith(`iiif/${INTERNAL_ROOT}`)).toBe(false);
+        expect(encodeIdentifier(a)).not.toContain('!');
+        expect(records[0]?.startsWith(records[1] ?? '') === (a === b)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('builds the canonical URL for the Link header from the service base, in the version asked for', () => {
