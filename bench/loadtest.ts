@@ -17,6 +17,8 @@
  *
  * Usage: npm run loadtest -- [--count 2000] [--concurrency 32] [--herd 50] [--seed 7] [--json]
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../infra/local/quiet-runtime.js';
 import { percentiles, type Percentiles } from './section.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -3,6 +3,8 @@
  * print one table of all their rows with the targets each section checks, and write
  * bench/results.json. Generated sources live in .data/bench (git-ignored) and are reused.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../infra/local/quiet-runtime.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -6,6 +6,8 @@
  * running `npm start`) unless S3 or AWS settings are in the environment, in which case it is
  * theirs. `${TOKEN}` in an event is replaced by $TOKEN, else by a fresh local dev token.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -4,6 +4,8 @@
  * (against S3: the local stack's, or AWS's), or by sending one message per image to the pre-warm
  * queue for the fleet. See USAGE. `npx recto prewarm` runs this same main().
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';

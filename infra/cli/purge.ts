@@ -3,6 +3,8 @@
  * records (what the purge function does when a source changes). `npx recto purge` runs this
  * same main().
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';

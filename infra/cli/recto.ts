@@ -9,6 +9,8 @@
  *
  * Exit codes: 0 done, 1 failed (an HTTP error, a file that cannot be written), 2 bad usage.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

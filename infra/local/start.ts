@@ -3,6 +3,8 @@
  * under .data/ (DATA_DIR). Honours the function's environment variables (IIIF_AUTH=off, limits,
  * …) and LOCAL_IMAGES_DIR. Ctrl-C stops everything.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import './quiet-runtime.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
