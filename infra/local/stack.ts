@@ -34,6 +34,11 @@ export interface LocalStackOptions {
   readonly host?: string;
   /** Service overrides for tests (an S3 client with injected faults, a render engine spy). */
   readonly overrides?: ServiceOverrides;
+  /**
+   * Called once the HTTP port is bound (with the stack's URL), before the sources are uploaded;
+   * the start waits for it. Until the stack is ready, requests are answered 503 with Retry-After.
+   */
+  readonly onListening?: (url: string) => void | Promise<void>;
 }
 
 export interface LocalStack {
@@ -63,7 +68,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const keys = await ensureDevKeys(options.dataDir);
 
-  let handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> = () => Promise.resolve();
+  // The port is bound before the stack is ready (its JWKS URL and token endpoint need the port,
+  // which port 0 only gets by binding): until then, a request is answered, not left hanging.
+  let handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> = answerStarting;
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       console.error('local stack: unhandled error', error);
@@ -73,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const port = await listen(server, options.port, host);
   const url = `http://${host}:${port}`;
+  await options.onListening?.(url);
 
   const config = loadConfig({
     SOURCE_CACHE_DIR: path.join(options.dataDir, 'cache'),
@@ -134,4 +142,24 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/** How long a client that arrives while the stack starts is asked to wait. */
+export const STARTING_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Any request before the stack is ready: 503 with Retry-After, as the service answers when it
+ * cannot serve yet, so clients that wait out a 503 (the page, `npx recto`) simply try again.
+ */
+function answerStarting(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  request.resume();
+  response.writeHead(503, {
+    'content-type': 'application/json',
+    'retry-after': String(STARTING_RETRY_AFTER_SECONDS),
+    'cache-control': 'no-store',
+    'access-control-allow-origin': '*',
+    'x-content-type-options': 'nosniff',
+  });
+  response.end(JSON.stringify({ error: 'LOCAL_STACK_STARTING', detail: `The local stack is starting (uploading its sources); try again in ${STARTING_RETRY_AFTER_SECONDS} s` }));
+  return Promise.resolve();
 }
