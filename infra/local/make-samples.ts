@@ -3,7 +3,8 @@
  * infra/local/make-samples.ts`). Deterministic: the same bytes on every run, so the committed
  * files only change when a generator does. Each stays well under 1 MB.
  *
- * - grid.png: 1000x1000, a 10x10 grid of known colours (like the IIIF validator's test image);
+ * - grid.png: the IIIF validator's test image (1000x1000, a 10x10 grid of its known colours), so
+ *   `npm run conformance -- --base http://127.0.0.1:3000/iiif/3 --id grid` runs against `npm start`;
  * - photo.jpg: 2000x1500 photo-like JPEG, sRGB, no EXIF, quality 85;
  * - pyramid.tif: 2048x1536 tiled pyramidal TIFF, 256-pixel JPEG tiles, levels as pages.
  */
@@ -11,15 +12,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { fromRaw, gridImage, photoLikeRaw } from '../../test/support/fixtures.js';
+import { validationPng } from '../cli/conformance/grid.js';
+import { fromRaw, photoLikeRaw } from '../../test/support/fixtures.js';
 
 const samples = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'samples');
 
 async function main(): Promise<void> {
   await mkdir(samples, { recursive: true });
-  const grid = await gridImage({ width: 1000, height: 1000, cols: 10, rows: 10 });
   const files: [string, Buffer][] = [
-    ['grid.png', await fromRaw(grid.raw).png({ compressionLevel: 9 }).toBuffer()],
+    ['grid.png', await validationPng()],
     ['photo.jpg', await fromRaw(await photoLikeRaw({ width: 2000, height: 1500, seed: 2024 })).jpeg({ quality: 85 }).toBuffer()],
     [
       'pyramid.tif',

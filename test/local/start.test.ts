@@ -4,7 +4,6 @@
  * LOCAL_IMAGES_DIR are named at start with the service's own error; and the banner's example
  * commands, pasted into an interactive bash, fetch what they say.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../infra/local/stack.js';
 import { photoLike } from '../support/fixtures.js';
+import { interactiveBash } from '../support/shell.js';
 import { startProcess, type StartProcess } from './start-process.js';
 
 /** A bound on each request to a stack that is starting: it must answer, not hang. */
@@ -148,19 +148,3 @@ describe('npm start with LOCAL_IMAGES_DIR holding images it cannot read', () => 
     expect([thumbnail.format, Math.max(thumbnail.width, thumbnail.height)]).toEqual(['jpeg', 400]);
   });
 });
-
-/** Lines typed into `bash -i` (no rc files), in `cwd`; what it printed. */
-function interactiveBash(lines: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--norc', '--noprofile', '-i'], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(`${lines.join('\n')}\nexit\n`);
-  });
-}
