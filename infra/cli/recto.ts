@@ -450,6 +450,10 @@ async function request(url: string, token: string | undefined, accept: string, i
     if (error instanceof HttpError && error.status === 401 && token === undefined) {
       throw new Error(`${error.message}\nThis endpoint wants a token: --token TOKEN or RECTO_TOKEN (for the local stack: export RECTO_TOKEN=$(npx recto token)).`, { cause: error });
     }
+    if (error instanceof HttpError && error.status === 401 && error.code === 'AUTH_INVALID_TOKEN') {
+      const renew = isLoopback(url) ? 'the local stack mints one with: export RECTO_TOKEN=$(npx recto token)' : 'ask your identity provider (docs/deploy.md, Tokens)';
+      throw new Error(`${error.message}\nThe token was refused; get a new one: ${renew}.`, { cause: error });
+    }
     if (error instanceof TypeError) {
       // fetch's "fetch failed": the cause says why (ECONNREFUSED: is `npm start` running?).
       const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
@@ -458,6 +462,11 @@ async function request(url: string, token: string | undefined, accept: string, i
     }
     throw error;
   }
+}
+
+/** Whether a URL names this machine (the local stack), where `npx recto token` mints tokens. */
+function isLoopback(url: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 }
 
 function isUrl(text: string): boolean {
