@@ -54,6 +54,22 @@ export async function uploadSources(services: Services, directories: readonly st
   return { identifiers: [...identifiers].sort(), files, uploaded, skipped };
 }
 
+/**
+ * The image files in these directories that `npm start` would upload as `identifier` (the
+ * directories that do not exist are passed over).
+ */
+export async function imageFilesFor(directories: readonly string[], identifier: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const directory of directories) {
+    const files = await imageFiles(directory).catch((error: unknown) => {
+      if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return [];
+      throw error;
+    });
+    found.push(...files.filter((file) => path.basename(file, path.extname(file)) === identifier));
+  }
+  return found;
+}
+
 async function imageFiles(directory: string): Promise<string[]> {
   let names: string[];
   try {

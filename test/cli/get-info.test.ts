@@ -97,9 +97,9 @@ describe('recto get, info and token against a local stack', () => {
 
     // Assess
     expect(ran.code).toBe(0);
-    expect((await readdir(out)).sort()).toEqual(['grid_full_!50,50_0_default.webp', 'grid_full_max_0_gray.png']);
+    expect((await readdir(out)).sort()).toEqual(['grid_full_fit50x50_0_default.webp', 'grid_full_max_0_gray.png']);
     const gray = await sharp(path.join(out, 'grid_full_max_0_gray.png')).metadata();
-    const small = await sharp(path.join(out, 'grid_full_!50,50_0_default.webp')).metadata();
+    const small = await sharp(path.join(out, 'grid_full_fit50x50_0_default.webp')).metadata();
     expect([gray.format, gray.width, gray.height, gray.channels]).toEqual(['png', 800, 600, 1]);
     expect([small.format, small.width, small.height]).toEqual(['webp', 50, 38]);
   });
