@@ -22,6 +22,9 @@ const USAGE = `Usage: npm start
 Runs Recto locally: the IIIF API on http://127.0.0.1:$PORT (default ${LOCAL_PORT}), an embedded S3 on
 127.0.0.1:$S3_PORT (default ${LOCAL_S3_PORT}) keeping its data under $DATA_DIR (default .data/), the images
 in samples/ and $LOCAL_IMAGES_DIR uploaded as sources (identifier = file name without extension).
+Until it is ready it answers 503 with Retry-After. Each source is then asked for its gallery
+thumbnail through the service, and those it cannot read are named on stderr with its error.
+Sources stay in $DATA_DIR when LOCAL_IMAGES_DIR changes: \`npx recto remove ID…\` takes them out.
 
 Environment: PORT, S3_PORT, DATA_DIR, LOCAL_IMAGES_DIR, and every variable the Lambda function
 reads (IIIF_AUTH=off to run without tokens, IIIF_MAX_AREA, IIIF_DEFAULT_VERSION, …; see docs/configuration.md).
