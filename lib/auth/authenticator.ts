@@ -1,5 +1,5 @@
 /**
- * Bearer JWTs → a Principal, and the scope rules (DESIGN §3 Auth):
+ * Bearer JWTs → a Principal, and the scope rules (README, Auth and scopes):
  * - the read scope allows info.json and derivatives that already exist;
  * - the render scope allows that and rendering missing ones (render implies read);
  * - `IIIF_PUBLIC_READ` lets anyone read; nobody renders without the render scope;
