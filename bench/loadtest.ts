@@ -16,7 +16,10 @@
  * and the herd's render and store counts. `npm test` runs it small (test/hardening/load.test.ts).
  *
  * Usage: npm run loadtest -- [--count 2000] [--concurrency 32] [--herd 50] [--seed 7] [--json]
+ * (LOADTEST_USAGE, `--help`, says what each does).
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../infra/local/quiet-runtime.js';
 import { percentiles, type Percentiles } from './section.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -289,39 +292,95 @@ export function passed(report: LoadReport): boolean {
     report.herd.stored === 1 && report.herd.puts === 1 && (report.herd.statuses['302'] ?? 0) === report.herd.requests;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string' },
-      concurrency: { type: 'string' },
-      herd: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help === true) {
-    console.error('Usage: npm run loadtest -- [--count 2000] [--concurrency 32] [--herd 50] [--seed 7] [--json]');
-    return;
+/** Each option's upper bound (all are whole numbers from 1). */
+const LOAD_LIMITS = { count: 100_000, concurrency: 256, herd: 1000, seed: 2 ** 31 } as const;
+
+export const LOADTEST_USAGE = `Usage: npm run loadtest -- [options]
+
+Starts a throwaway local stack (loopback, ephemeral ports, temporary data; auth on) and loads it:
+a deterministic mix of requests (cache hits and misses of tiles and sizes, unique misses,
+info.json in both versions, malformed paths, unknown identifiers, bad tokens, a read-only token
+asking for a render), then checks that every answer was the expected one, no 5xx, every
+redirected derivative is stored and decodes whole; then a thundering herd of identical cold
+requests, which must render and store exactly once. Stops by itself within ${LOAD_DEFAULTS.timeLimitMs / 60_000} minutes.
+
+Options:
+  --count N          requests in the mix (default ${LOAD_DEFAULTS.count}; 1 to ${LOAD_LIMITS.count})
+  --concurrency N    requests in flight at once (default ${LOAD_DEFAULTS.concurrency}; 1 to ${LOAD_LIMITS.concurrency})
+  --herd N           identical cold requests sent at once at the end (default ${LOAD_DEFAULTS.herd}; 1 to ${LOAD_LIMITS.herd})
+  --seed N           seed of the request mix: the same seed, the same requests (default ${LOAD_DEFAULTS.seed})
+  --json             print the report as JSON instead of the table
+  -h, --help         this text
+
+Prints p50/p95/p99 latency (all, and per kind of request), statuses, renders, stored, lost and
+corrupt derivatives, peak RSS, and the herd's renders and PUTs. docs/performance.md explains them.
+Exit status: 0 every check passed, 1 a check failed, 2 bad usage.
+`;
+
+class LoadUsageError extends Error {
+  override readonly name = 'LoadUsageError';
+}
+
+/** The options of a command line, or 'help'. @throws LoadUsageError for anything it cannot use. */
+export function parseLoadArgs(argv: readonly string[]): { options: LoadOptions; json: boolean } | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        count: { type: 'string' },
+        concurrency: { type: 'string' },
+        herd: { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new LoadUsageError(error instanceof Error ? error.message : String(error));
   }
-  const number = (raw: string | undefined, fallback: number, max: number): number => {
-    if (raw === undefined) return fallback;
+  if (values.help === true) return 'help';
+  const number = (name: keyof typeof LOAD_LIMITS, raw: string | undefined): number => {
+    if (raw === undefined) return LOAD_DEFAULTS[name];
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`Expected a whole number from 1 to ${max} but received ${JSON.stringify(raw)}`);
+    const max = LOAD_LIMITS[name];
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new LoadUsageError(`Expected a whole number from 1 to ${max} for --${name} but received ${JSON.stringify(raw)}`);
     return value;
   };
-  const options: LoadOptions = {
-    count: number(values.count, LOAD_DEFAULTS.count, 100_000),
-    concurrency: number(values.concurrency, LOAD_DEFAULTS.concurrency, 256),
-    herd: number(values.herd, LOAD_DEFAULTS.herd, 1000),
-    seed: number(values.seed, LOAD_DEFAULTS.seed, 2 ** 31),
-    timeLimitMs: LOAD_DEFAULTS.timeLimitMs,
+  return {
+    options: {
+      count: number('count', values.count),
+      concurrency: number('concurrency', values.concurrency),
+      herd: number('herd', values.herd),
+      seed: number('seed', values.seed),
+      timeLimitMs: LOAD_DEFAULTS.timeLimitMs,
+    },
+    json: values.json === true,
   };
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseLoadArgs>;
+  try {
+    parsed = parseLoadArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof LoadUsageError)) throw error;
+    process.stderr.write(`npm run loadtest: ${error.message}\nRun \`npm run loadtest -- --help\` for usage.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(LOADTEST_USAGE);
+    return;
+  }
+  const { options } = parsed;
   // One EMF line per request on stdout would drown the report (the logger is captured anyway).
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   console.error(`Load test: ${options.count} requests at concurrency ${options.concurrency}, then a herd of ${options.herd}, on a local stack at 127.0.0.1 ...`);
   const report = await runLoadTest(options);
-  console.log(values.json === true ? JSON.stringify(report, null, 2) : formatReport(report));
+  console.log(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
   if (!passed(report)) process.exitCode = 1;
 }
 

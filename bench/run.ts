@@ -3,13 +3,59 @@
  * print one table of all their rows with the targets each section checks, and write
  * bench/results.json. Generated sources live in .data/bench (git-ignored) and are reused.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../infra/local/quiet-runtime.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { BenchContext, Column, SectionResult, Value } from './section.js';
+import type { BenchContext, BenchSection, Column, SectionResult, Value } from './section.js';
 import { SECTIONS } from './sections.js';
+
+export function usage(sections: readonly BenchSection[] = SECTIONS): string {
+  const width = Math.max(...sections.map((section) => section.name.length));
+  return `Usage: npm run bench -- [SECTION…]
+
+Runs the benchmark sections (all of them, in this order, or only those named), prints one table
+with the targets each section checks, and writes bench/results.json (the committed figures that
+docs/performance.md quotes). Generated sources are cached in .data/bench/.
+
+Sections:
+${sections.map((section) => `  ${section.name.padEnd(width)}  ${section.description}`).join('\n')}
+
+Options:
+  -h, --help  this text (writes nothing)
+
+Exit status: 0 done, 1 a section failed, 2 bad usage (an unknown section or option).
+`;
+}
+
+/** A command line that names no known section or option: exit 2, nothing run or written. */
+export class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError';
+}
+
+/**
+ * The sections a command line asks for, in the registry's order, or 'help'.
+ * @throws BenchUsageError for an unknown option or section (naming the known ones).
+ */
+export function parseBenchArgs(argv: readonly string[], sections: readonly BenchSection[] = SECTIONS): readonly BenchSection[] | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new BenchUsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.values.help === true) return 'help';
+  const names = sections.map((section) => section.name);
+  const unknown = parsed.positionals.filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    throw new BenchUsageError(`Expected sections from ${names.join(', ')} but received ${unknown.map((name) => JSON.stringify(name)).join(', ')}`);
+  }
+  return parsed.positionals.length === 0 ? sections : sections.filter((section) => parsed.positionals.includes(section.name));
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,9 +85,19 @@ function printTable(results: readonly { name: string; result: SectionResult }[])
   return out.join('\n');
 }
 
-async function main(): Promise<void> {
-  const only = process.argv.slice(2);
-  const sections = only.length === 0 ? SECTIONS : SECTIONS.filter((s) => only.includes(s.name));
+async function main(): Promise<number> {
+  let sections: readonly BenchSection[] | 'help';
+  try {
+    sections = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`npm run bench: ${error.message}\nRun \`npm run bench -- --help\` for usage.\n`);
+    return 2;
+  }
+  if (sections === 'help') {
+    process.stdout.write(usage());
+    return 0;
+  }
   const context: BenchContext = {
     root,
     cacheDir: join(root, '.data', 'bench'),
@@ -76,9 +132,17 @@ async function main(): Promise<void> {
     sections: results.map(({ name, description, seconds: s, result }) => ({ name, description, seconds: s, ...result })),
   }, null, 2)}\n`);
   process.stderr.write(`[bench] wrote ${file}\n`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -10,6 +10,8 @@
  * Exit status: 0 when every test that applies passed, 1 when one failed, 2 when the run could
  * not start (bad arguments, no info.json).
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { API_VERSIONS, type ApiVersion, type Target, VERSION_LABELS } from './conformance/context.js';

@@ -6,6 +6,8 @@
  * running `npm start`) unless S3 or AWS settings are in the environment, in which case it is
  * theirs. `${TOKEN}` in an event is replaced by $TOKEN, else by a fresh local dev token.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { DEFAULTS } from '../../lib/config.js';
 import { ensureDevKeys, mintDevToken, resolveDataDir } from '../local/dev-keys.js';
-import { scriptEnvironment } from '../local/script-env.js';
+import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
 
 export const FUNCTIONS = ['iiif', 'prewarm', 'purge'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
@@ -103,6 +105,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 900) {
     process.stderr.write(`--timeout: expected whole seconds from 1 to 900, got ${JSON.stringify(values.timeout)}\n`);
     return 2;
+  }
+  const down = await localStackUnreachable(process.env);
+  if (down !== undefined) {
+    process.stderr.write(`${down}\n`);
+    return 1;
   }
   const { env, local } = scriptEnvironment(process.env);
   let text = await readFile(path.resolve(file), 'utf8');

@@ -4,6 +4,8 @@
  * (against S3: the local stack's, or AWS's), or by sending one message per image to the pre-warm
  * queue for the fleet. See USAGE. `npx recto prewarm` runs this same main().
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { API_CHOICES, QueueSender, type PrewarmMessage } from '../../lib/queue/i
 import { selectPresets } from '../../lib/service/presets.js';
 import { Prewarmer, type ImageReport, type ProgressEvent } from '../../lib/service/prewarm.js';
 import { PRODUCE_DEFAULTS } from '../../lib/service/produce.js';
-import { scriptEnvironment } from '../local/script-env.js';
+import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
@@ -28,7 +30,11 @@ const MAX_CONCURRENCY = 64;
 /** Failure lines printed in the summary; the rest are counted. */
 const MAX_FAILURE_LINES = 20;
 
-export const USAGE = `Usage: npm run prewarm -- [IDENTIFIER…] [options]
+/** How `npm run prewarm` is invoked; `npx recto prewarm` passes its own words. */
+export const PREWARM_SCRIPT = 'npm run prewarm --';
+
+export function usage(command = PREWARM_SCRIPT): string {
+  return `Usage: ${command} [IDENTIFIER…] [options]
 
 Renders derivatives before anyone asks for them, and stores them where the IIIF function finds
 them: every tile and size a viewer (OpenSeadragon, Mirador, Leaflet-IIIF) builds from info.json,
@@ -62,6 +68,9 @@ match the deployment's for the keys to match.
 A progress bar with rate and ETA goes to stderr when it is a terminal; the summary to stdout.
 Exit status: 0 all done, 1 something failed (listed in the summary), 2 bad usage, 130 interrupted.
 `;
+}
+
+export const USAGE = usage();
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -69,6 +78,11 @@ export interface CliStreams {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
   readonly stdin?: NodeJS.ReadableStream;
+  /**
+   * The command as the user typed it, for help and hints: `npx recto prewarm`; the npm script's
+   * own words (`npm run prewarm --`) when absent.
+   */
+  readonly command?: string;
 }
 
 export interface PrewarmCliOverrides {
@@ -192,12 +206,18 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     options = parseOptions(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`${error.message}\nRun with --help for the options.\n`);
+    io.stderr.write(`${error.message}\nRun \`${io.command ?? PREWARM_SCRIPT} --help\` for the options.\n`);
     return EXIT.usage;
   }
   if (options === 'help') {
-    io.stdout.write(USAGE);
+    io.stdout.write(usage(io.command));
     return EXIT.ok;
+  }
+  // The local stack down is not a storage outage to retry: say so, and how to start it.
+  const down = options.queue || overrides.services?.s3 !== undefined ? undefined : await localStackUnreachable(env);
+  if (down !== undefined) {
+    io.stderr.write(`${down}\n`);
+    return EXIT.failure;
   }
   let services: Services | undefined;
   try {

@@ -9,6 +9,8 @@
  *
  * Exit codes: 0 done, 1 failed (an HTTP error, a file that cannot be written), 2 bad usage.
  */
+// First: the local tools' runtime settings (quiet-runtime.ts).
+import '../local/quiet-runtime.js';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +19,7 @@ import { RectoError, expected } from '../../lib/errors.js';
 import { API_VERSIONS, QUALITIES, RENDERABLE_FORMATS, encodeIdentifier, type ApiVersion } from '../../lib/iiif/index.js';
 import { loadPresets, presetRequest, selectPresets } from '../../lib/service/presets.js';
 import { IMAGE_REQUEST_DEFAULTS, imageRequestPath, infoRequestPath } from './iiif-url.js';
+import type { CliStreams } from './prewarm.js';
 import { fetchFollowing, HttpError } from './recto-http.js';
 import { LOCAL_PORT } from '../local/local-constants.js';
 
@@ -61,7 +64,10 @@ export interface LocalCommand {
   readonly run: (invocation: Invocation) => Promise<ExitCode>;
 }
 
-/** A command that is an npm script's own code: its arguments and --help are passed through. */
+/**
+ * A command that is an npm script's own code: its arguments and --help are passed through, and
+ * its help and hints name the command as invoked (`npx recto prewarm`, not `npm run prewarm`).
+ */
 export interface DelegatedCommand {
   readonly kind: 'delegated';
   readonly summary: string;
@@ -69,7 +75,7 @@ export interface DelegatedCommand {
   readonly script: string;
   /** The file whose code runs, relative to the repository root. */
   readonly file: string;
-  readonly run: (argv: readonly string[], io: CliIo) => Promise<number>;
+  readonly run: (argv: readonly string[], io: CliIo & { readonly command: string }) => Promise<number>;
 }
 
 export type CommandSpec = LocalCommand | DelegatedCommand;
@@ -136,6 +142,13 @@ export const COMMANDS = {
     script: 'npm run purge',
     file: 'infra/cli/purge.ts',
     run: runPurge,
+  },
+  remove: {
+    kind: 'delegated',
+    summary: 'remove sources and their derivatives from the local stack (as npm run remove)',
+    script: 'npm run remove',
+    file: 'infra/cli/remove.ts',
+    run: runRemove,
   },
   token: {
     kind: 'delegated',
@@ -229,7 +242,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   const args = first === 'help' ? ['--help'] : rest;
   if (command.kind === 'delegated') {
     try {
-      return await command.run(args, io);
+      return await command.run(args, { ...io, command: `npx recto ${name}` });
     } catch (error) {
       // As the npm scripts end: the message, exit 1.
       io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
@@ -417,22 +430,37 @@ async function destinationsFor(urls: readonly string[], output: string | undefin
 }
 
 /**
- * A file name for a IIIF image URL: identifier and parameters joined by `_`, then the format,
- * e.g. `grid_full_!400,400_0_default.jpg`; characters unsafe in file names become `-`.
+ * A file name for a IIIF image URL that needs no quoting in a shell: the identifier and the four
+ * parameters joined by `_`, each of letters, digits, `.` and `-` only (docs/cli.md lists the
+ * mapping): `!` before a size is `fit`, before a rotation `mirror`; `^` is `up`; `pct:` is
+ * `pct`; `,` is `x` in a size and `-` in a region; anything else (`/` and `:` of an identifier)
+ * is `-`. `grid/full/!400,400/!90/gray.png` → `grid_full_fit400x400_mirror90_gray.png`.
  */
 export function fileNameFor(url: string): string {
-  const segments = new URL(url).pathname.split('/').filter((segment) => segment !== '');
-  const tail = segments.slice(-5).map((segment) => {
-    let decoded: string;
+  const segments = new URL(url).pathname.split('/').filter((segment) => segment !== '').map((segment) => {
     try {
-      decoded = decodeURIComponent(segment);
+      return decodeURIComponent(segment);
     } catch {
-      decoded = segment;
+      return segment;
     }
-    return decoded.replace(/[^A-Za-z0-9.,!^:_+=-]/g, '-').replace(/:/g, '-');
   });
-  const name = tail.join('_');
-  return name === '' ? 'image' : name;
+  const [identifier, region, size, rotation, file] = segments.slice(-5);
+  if (identifier === undefined || region === undefined || size === undefined || rotation === undefined || file === undefined) {
+    return safeName(segments.join('_')) || 'image';
+  }
+  const parts = [
+    identifier,
+    region.replace(/^pct:/, 'pct').replaceAll(',', '-'),
+    size.replace(/^\^/, 'up').replace(/^(up)?!/, '$1fit').replace(/pct:/, 'pct').replaceAll(',', 'x'),
+    rotation.replace(/^!/, 'mirror'),
+    file,
+  ];
+  return parts.map(safeName).join('_');
+}
+
+/** Letters, digits, `.` and `-` stay; anything else becomes `-`. */
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9.-]/g, '-');
 }
 
 async function request(url: string, token: string | undefined, accept: string, io: CliIo): Promise<Awaited<ReturnType<typeof fetchFollowing>>> {
@@ -448,6 +476,10 @@ async function request(url: string, token: string | undefined, accept: string, i
     if (error instanceof HttpError && error.status === 401 && token === undefined) {
       throw new Error(`${error.message}\nThis endpoint wants a token: --token TOKEN or RECTO_TOKEN (for the local stack: export RECTO_TOKEN=$(npx recto token)).`, { cause: error });
     }
+    if (error instanceof HttpError && error.status === 401 && error.code === 'AUTH_INVALID_TOKEN') {
+      const renew = isLoopback(url) ? 'the local stack mints one with: export RECTO_TOKEN=$(npx recto token)' : 'ask your identity provider (docs/deploy.md, Tokens)';
+      throw new Error(`${error.message}\nThe token was refused; get a new one: ${renew}.`, { cause: error });
+    }
     if (error instanceof TypeError) {
       // fetch's "fetch failed": the cause says why (ECONNREFUSED: is `npm start` running?).
       const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
@@ -458,15 +490,20 @@ async function request(url: string, token: string | undefined, accept: string, i
   }
 }
 
+/** Whether a URL names this machine (the local stack), where `npx recto token` mints tokens. */
+function isLoopback(url: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
+
 function isUrl(text: string): boolean {
   return /^https?:\/\//i.test(text);
 }
 
 // ---- delegated commands ------------------------------------------------------------------
 
-/** The streams prewarm's and purge's main() write to (and read identifiers from, with --file -). */
-function scriptStreams(io: CliIo): { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { readonly isTTY?: boolean }; stdin?: NodeJS.ReadableStream } {
-  return { stdout: io.stdout, stderr: io.stderr, ...(io.stdin === undefined ? {} : { stdin: io.stdin }) };
+/** The streams prewarm's, purge's and remove's main() write to (and read identifiers from, with --file -). */
+function scriptStreams(io: CliIo & { readonly command: string }): CliStreams {
+  return { stdout: io.stdout, stderr: io.stderr, command: io.command, ...(io.stdin === undefined ? {} : { stdin: io.stdin }) };
 }
 
 /**
@@ -474,7 +511,7 @@ function scriptStreams(io: CliIo): { stdout: NodeJS.WritableStream; stderr: Node
  * the first Ctrl-C lets the renders in flight finish, the second quits (exit 130). Loaded on
  * demand: it brings the AWS SDK, which `url` and `get` have no use for.
  */
-async function runPrewarm(argv: readonly string[], io: CliIo): Promise<number> {
+async function runPrewarm(argv: readonly string[], io: CliIo & { readonly command: string }): Promise<number> {
   const prewarm = await import('./prewarm.js');
   // Powertools reads this from the process environment, as the script sets it.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -493,14 +530,21 @@ async function runPrewarm(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 /** `npm run purge`'s main(), run as that script runs it (metrics off). */
-async function runPurge(argv: readonly string[], io: CliIo): Promise<number> {
+async function runPurge(argv: readonly string[], io: CliIo & { readonly command: string }): Promise<number> {
   const purge = await import('./purge.js');
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   return purge.main(argv, io.env, scriptStreams(io));
 }
 
+/** `npm run remove`'s main(), run as that script runs it (metrics off). */
+async function runRemove(argv: readonly string[], io: CliIo & { readonly command: string }): Promise<number> {
+  const remove = await import('./remove.js');
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  return remove.main(argv, io.env, scriptStreams(io));
+}
+
 /** `npm run token`'s own code, in this process. */
-async function runToken(argv: readonly string[], io: CliIo): Promise<number> {
+async function runToken(argv: readonly string[], io: CliIo & { readonly command: string }): Promise<number> {
   const token = await import('../local/token.js');
   return token.runToken(argv, io.env, io);
 }

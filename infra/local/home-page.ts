@@ -1,7 +1,8 @@
 /**
- * The local stack's page at `/`: a gallery of every source (thumbnails through the IIIF API),
- * and for the chosen image (`/?id=…`, else the first) a deep-zoom viewer driven by its IIIF 3.0
- * info.json, its preset links, its info.json links and a form that builds any IIIF URL.
+ * The local stack's page at `/`: for the chosen image (`/?id=…`, else the `map` sample, else the
+ * first source) a deep-zoom viewer driven by its IIIF 3.0 info.json, first on the page so it is
+ * in view on opening; its preset links, its info.json links and a form that builds any IIIF URL;
+ * then a gallery of every source (thumbnails through the IIIF API).
  *
  * The HTML is plain and works as a document on its own (headings, lists, labelled form fields);
  * viewer/client/app.ts brings it to life: OpenSeadragon, thumbnails and results fetched with the
@@ -16,6 +17,9 @@ import { LOCAL_TOKEN_PATH } from './viewer/token-endpoint.js';
 /** The thumbnail every gallery entry shows (the brief's size: fits in 300 x 300). */
 export const THUMBNAIL_PATH = 'full/!300,300/0/default.jpg';
 
+/** The sample the page opens without `?id=`: it has something to see at every zoom level. */
+export const FIRST_SHOWN = 'map';
+
 /** The first `limit` identifiers of the source bucket, sorted (the same listing pre-warming uses). */
 export async function listSourceIdentifiers(services: Services, limit = 500): Promise<string[]> {
   const identifiers: string[] = [];
@@ -27,7 +31,7 @@ export async function listSourceIdentifiers(services: Services, limit = 500): Pr
 }
 
 export interface HomePageOptions {
-  /** The identifier asked for with `?id=`; the first source when absent. */
+  /** The identifier asked for with `?id=`; FIRST_SHOWN, else the first source, when absent. */
   readonly selected?: string;
 }
 
@@ -42,7 +46,7 @@ export async function renderHomePage(services: Services, options: HomePageOption
   const identifiers = await listSourceIdentifiers(services);
   const auth = services.config.auth.enabled;
   const missing = options.selected !== undefined && !identifiers.includes(options.selected);
-  const selected = missing ? undefined : (options.selected ?? identifiers[0]);
+  const selected = missing ? undefined : (options.selected ?? (identifiers.includes(FIRST_SHOWN) ? FIRST_SHOWN : identifiers[0]));
   const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -59,8 +63,8 @@ export async function renderHomePage(services: Services, options: HomePageOption
 ${authNote(auth)}
 </header>
 <main>
+${missing ? `<p class="error" role="alert">There is no source named <code>${escapeHtml(options.selected)}</code>: choose one below.</p>\n` : ''}${selected === undefined ? '' : viewerSection(selected)}
 ${gallerySection(identifiers, selected, auth)}
-${missing ? `<p class="error" role="alert">There is no source named <code>${escapeHtml(options.selected)}</code>: choose one above.</p>\n` : ''}${selected === undefined ? '' : viewerSection(selected)}
 </main>
 <footer><p>IIIF Image API 3.0 and 2.1 · <a href="https://iiif.io/api/image/3.0/">specification</a> · viewer: <a href="https://openseadragon.github.io/">OpenSeadragon</a></p></footer>
 </body>

@@ -23,6 +23,8 @@ export const IMAGE_TYPES = {
 export interface UploadSummary {
   /** Identifiers now in the source bucket from these directories, sorted. */
   readonly identifiers: readonly string[];
+  /** The file each identifier came from (the last directory's, when two hold the same name). */
+  readonly files: Readonly<Record<string, string>>;
   readonly uploaded: number;
   readonly skipped: number;
 }
@@ -30,6 +32,7 @@ export interface UploadSummary {
 export async function uploadSources(services: Services, directories: readonly string[]): Promise<UploadSummary> {
   const { s3 } = services;
   const identifiers = new Set<string>();
+  const files: Record<string, string> = {};
   let uploaded = 0;
   let skipped = 0;
   for (const directory of directories) {
@@ -38,6 +41,7 @@ export async function uploadSources(services: Services, directories: readonly st
       const key = services.sources.keyFor(identifier);
       const size = (await stat(file)).size;
       identifiers.add(identifier);
+      files[identifier] = file;
       if ((await existingSize(services, identifier)) === size) {
         skipped += 1;
         continue;
@@ -47,7 +51,23 @@ export async function uploadSources(services: Services, directories: readonly st
       uploaded += 1;
     }
   }
-  return { identifiers: [...identifiers].sort(), uploaded, skipped };
+  return { identifiers: [...identifiers].sort(), files, uploaded, skipped };
+}
+
+/**
+ * The image files in these directories that `npm start` would upload as `identifier` (the
+ * directories that do not exist are passed over).
+ */
+export async function imageFilesFor(directories: readonly string[], identifier: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const directory of directories) {
+    const files = await imageFiles(directory).catch((error: unknown) => {
+      if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return [];
+      throw error;
+    });
+    found.push(...files.filter((file) => path.basename(file, path.extname(file)) === identifier));
+  }
+  return found;
 }
 
 async function imageFiles(directory: string): Promise<string[]> {

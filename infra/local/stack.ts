@@ -39,6 +39,11 @@ export interface LocalStackOptions {
   readonly overrides?: ServiceOverrides;
   /** Origins besides the stack's own page whose scripts may read the buckets (the IIIF validator's). */
   readonly corsOrigins?: readonly string[];
+  /**
+   * Called once the HTTP port is bound (with the stack's URL), before the sources are uploaded;
+   * the start waits for it. Until the stack is ready, requests are answered 503 with Retry-After.
+   */
+  readonly onListening?: (url: string) => void | Promise<void>;
 }
 
 export interface LocalStack {
@@ -64,8 +69,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sourceBucket = external?.sourceBucket ?? userEnv.SOURCE_BUCKET ?? LOCAL_SOURCE_BUCKET;
   const derivativeBucket = external?.derivativeBucket ?? userEnv.DERIVATIVE_BUCKET ?? LOCAL_DERIVATIVE_BUCKET;
 
-  // Listening first: the buckets' CORS rule names the page's own origin.
-  let handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> = () => Promise.resolve();
+  // Listening first: the buckets' CORS rule names the page's own origin, and the JWKS URL and
+  // token endpoint need the port, which port 0 only gets by binding. Until the stack is ready,
+  // a request is answered 503, not left hanging.
+  let handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> = answerStarting;
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       console.error('local stack: unhandled error', error);
@@ -75,6 +82,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const port = await listen(server, options.port, host);
   const url = `http://${host}:${port}`;
+  await options.onListening?.(url);
   const pageOrigins = [...(host === '127.0.0.1' ? [url, `http://localhost:${port}`] : [url]), ...(options.corsOrigins ?? [])];
 
   let s3: { readonly endpoint: URL; close(): Promise<void> };
@@ -160,4 +168,24 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/** How long a client that arrives while the stack starts is asked to wait. */
+export const STARTING_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Any request before the stack is ready: 503 with Retry-After, as the service answers when it
+ * cannot serve yet, so clients that wait out a 503 (the page, `npx recto`) simply try again.
+ */
+function answerStarting(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  request.resume();
+  response.writeHead(503, {
+    'content-type': 'application/json',
+    'retry-after': String(STARTING_RETRY_AFTER_SECONDS),
+    'cache-control': 'no-store',
+    'access-control-allow-origin': '*',
+    'x-content-type-options': 'nosniff',
+  });
+  response.end(JSON.stringify({ error: 'LOCAL_STACK_STARTING', detail: `The local stack is starting (uploading its sources); try again in ${STARTING_RETRY_AFTER_SECONDS} s` }));
+  return Promise.resolve();
 }

@@ -13,10 +13,14 @@ import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, resolveDataDir }
 const DEFAULT_SCOPE = `${DEFAULTS.IIIF_READ_SCOPE} ${DEFAULTS.IIIF_RENDER_SCOPE}`;
 const DEFAULT_TTL_SECONDS = 3600;
 
-const USAGE = `Usage: npm run -s token -- [--scope "SCOPES"] [--ttl SECONDS]
+/** How `npm run token` is invoked (-s: npm's own lines would land in $(…)); `npx recto token` passes its own words. */
+const TOKEN_SCRIPT = 'npm run -s token --';
+
+function usage(command = TOKEN_SCRIPT): string {
+  return `Usage: ${command} [--scope "SCOPES"] [--ttl SECONDS]
 
 Print a JWT that the local stack (npm start) accepts, alone on stdout:
-  TOKEN=$(npm run -s token)
+  TOKEN=$(${command.replace(/ --$/, '')})
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/iiif/3/<id>/info.json
 
 Options:
@@ -27,6 +31,7 @@ Options:
 Keys: DATA_DIR/keys/ (default <repo>/.data/keys/), created when absent.
 Claims: iss "${DEV_ISSUER}", aud "${DEV_AUDIENCE}", sub, iat, exp, scope; ES256 with the key's kid.
 `;
+}
 
 /** Exit codes: 0 token printed, 1 failure, 2 bad usage. */
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -39,6 +44,8 @@ class UsageError extends Error {
 export interface TokenIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** The command as the user typed it, for help and hints (default: the npm script's words). */
+  readonly command?: string;
 }
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: TokenIo): Promise<number> {
@@ -54,7 +61,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: TokenIo
     throw new UsageError(error instanceof Error ? error.message : 'unreadable arguments');
   }
   if (values.help === true) {
-    io.stdout.write(USAGE);
+    io.stdout.write(usage(io.command));
     return EXIT.ok;
   }
   const maxTtl = maxTokenAge(env);
@@ -95,9 +102,9 @@ export async function runToken(argv: readonly string[], env: NodeJS.ProcessEnv, 
   try {
     return await main(argv, env, io);
   } catch (error) {
-    const usage = error instanceof UsageError;
-    io.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    return usage ? EXIT.usage : EXIT.failure;
+    const misused = error instanceof UsageError;
+    io.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n${misused ? `Run \`${io.command ?? TOKEN_SCRIPT} --help\` for usage.\n` : ''}`);
+    return misused ? EXIT.usage : EXIT.failure;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Bearer JWTs → a Principal, and the scope rules (DESIGN §3 Auth):
+ * Bearer JWTs → a Principal, and the scope rules (README, Auth and scopes):
  * - the read scope allows info.json and derivatives that already exist;
  * - the render scope allows that and rendering missing ones (render implies read);
  * - `IIIF_PUBLIC_READ` lets anyone read; nobody renders without the render scope;
@@ -128,7 +128,7 @@ export class Authenticator {
       }));
     } catch (error) {
       if (error instanceof RectoError) throw error; // 503 from the key resolver
-      throw fromJoseError(error);
+      throw fromJoseError(error, this.#now());
     }
     if (audience !== undefined) checkAudience(payload, audience);
     // maxTokenAge bounds how old a token may be, not how long it claims to live: refuse a
@@ -233,12 +233,12 @@ function isTokenErrorCode(code: string): code is TokenErrorCode {
 }
 
 /** A jose token failure as a 401; anything else (a TypeError is our misuse) is rethrown as is. */
-function fromJoseError(error: unknown): AuthError {
+function fromJoseError(error: unknown, now: Date): AuthError {
   if (!(error instanceof errors.JOSEError) || !isTokenErrorCode(error.code)) throw error;
   const failure = error as errors.AnyJOSEError;
   if (failure.code === 'ERR_JWT_EXPIRED' || failure.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
     return invalidToken(describeClaimFailure(failure.code, failure.claim, failure.reason), {
-      message: describeClaimDetail(failure.claim, failure.payload),
+      message: describeTimeClaim(failure.code, failure.claim, failure.reason, failure.payload, now) ?? describeClaimDetail(failure.claim, failure.payload),
       cause: error,
     });
   }
@@ -257,6 +257,34 @@ function describeClaimFailure(code: 'ERR_JWT_EXPIRED' | 'ERR_JWT_CLAIM_VALIDATIO
     case 'aud': return 'The token audience is not accepted';
     default: return JOSE_DESCRIPTIONS[code];
   }
+}
+
+/**
+ * For logs and the JSON body, when a time claim (exp, nbf, iat) failed its check: the time it
+ * holds in ISO 8601 (a raw epoch tells a person nothing) and what to do about it. Chosen by
+ * jose's code, claim and reason, never by its message. Undefined for any other failure.
+ */
+function describeTimeClaim(code: 'ERR_JWT_EXPIRED' | 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: string, reason: string, payload: JWTPayload, now: Date): string | undefined {
+  const value = payload[claim];
+  if (reason !== 'check_failed' || typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  const at = isoSeconds(value);
+  if (at === undefined) return undefined;
+  const seconds = Math.round(Math.abs(now.getTime() / 1000 - value));
+  const renew = `get a new token from its issuer${typeof payload.iss === 'string' ? ` (${quote(payload.iss)})` : ''}`;
+  switch (claim) {
+    case 'exp': return `The token expired at ${at} (exp ${value}), ${seconds} s before this request; ${renew}`;
+    case 'nbf': return `The token is not valid before ${at} (nbf ${value}), ${seconds} s after this request; use it from then on, or check the clocks of the issuer and of this service`;
+    case 'iat': return code === 'ERR_JWT_EXPIRED'
+      ? `The token was issued at ${at} (iat ${value}), ${seconds} s before this request, longer ago than this service accepts; ${renew}`
+      : `The token was issued at ${at} (iat ${value}), ${seconds} s after this request; check the clocks of the issuer and of this service`;
+    default: return undefined;
+  }
+}
+
+/** Seconds since the epoch as ISO 8601 in UTC, to the second; undefined outside Date's range. */
+function isoSeconds(epochSeconds: number): string | undefined {
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** For logs and the JSON body: which claim and what it held, escaped and cut short. */

@@ -2,13 +2,18 @@
  * The local page in a real browser: headless Chromium (Debian's package, playwright-core) on a
  * local stack with auth on. It opens `/`, sees a thumbnail for every source, opens an image,
  * zooms in, and checks that tiles came through Recto's 302s from the embedded S3 and that the
- * viewer draws the grid's known colours. Screenshots go to test-results/ (and docs/viewer.png,
- * for the README, when that file is missing).
+ * viewer draws the grid's known colours; the URL builder and the presets; a source the service
+ * cannot read; the page as a newcomer opens it, viewer first, at 1400 x 1000; and the
+ * OpenSeadragon page of docs/viewers.md, served from another origin with a token, and without
+ * one under public read. Screenshots go to test-results/ (and docs/viewer.png, for the README,
+ * when that file is missing).
  *
  * No timing assertions: the machine is shared; every wait is for a state, with a generous limit.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +21,7 @@ import type { Page, Response } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
-import { gridImage, type Grid } from '../support/fixtures.js';
+import { gridImage, photoLike, type Grid } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { launchChromium, skipBrowserTests, type Browser } from './chromium.js';
 import { tileTrafficProblems, type Exchange } from './tile-traffic.js';
@@ -25,6 +30,12 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
 const README_SCREENSHOT = path.join(REPO_ROOT, 'docs', 'viewer.png');
 const SAMPLES_DIR = path.join(REPO_ROOT, 'samples');
+/** The window a newcomer's laptop browser gives the page (and the README screenshot's size). */
+const NEWCOMER_VIEWPORT = { width: 1400, height: 1000 } as const;
+/** The manual whose OpenSeadragon page the test runs. */
+const VIEWERS_MANUAL = path.join(REPO_ROOT, 'docs', 'viewers.md');
+/** Where that page loads OpenSeadragon from; the test serves node_modules' copy at these URLs. */
+const OSD_CDN = 'https://cdn.jsdelivr.net/npm/openseadragon@6.1.1/build/openseadragon/';
 
 /** The image the test zooms into: big enough for several tile levels, cells of 500 px. */
 const ZOOM_ID = 'zoom-grid';
@@ -163,8 +174,26 @@ describe.skipIf(skipBrowserTests())('the local page in Chromium (auth on)', () =
     expect(await page.textContent('#result-status')).toMatch(/^200 × 200 px, image\/png, /);
   });
 
+  it('forgets the URL and the image it showed once the region is invalid', async () => {
+    // Prepare: the previous test left a URL on the line and its image in the figure.
+    const before = await page.textContent('#builder-url');
+    expect(await page.isVisible('#result-image')).toBe(true);
+
+    // Act
+    await page.fill('#region', 'bogus');
+
+    // Assess: the service's message next to the field; no URL and no image of another request.
+    expect(await page.textContent('#builder-error')).toMatch(/region/);
+    expect(await page.getAttribute('#region', 'aria-invalid')).toBe('true');
+    expect(await page.textContent('#builder-url')).not.toBe(before);
+    expect(await page.getAttribute('#builder-url', 'href')).toBeNull();
+    expect(await page.isHidden('#result-image')).toBe(true);
+    expect(await page.textContent('#result-status')).toBe('No image: the form does not describe a valid IIIF URL.');
+  });
+
   it('says which part of a URL is wrong before sending it', async () => {
     // Act
+    await page.fill('#region', 'full');
     await page.fill('#rotation', '400');
 
     // Assess: the service's own message, next to the field.
@@ -190,65 +219,196 @@ describe.skipIf(skipBrowserTests())('the local page in Chromium (auth on)', () =
       { timeout: WAIT_MS },
     );
 
-    // Assess: one link per preset that applies, and the chosen one shown at its size.
+    // Assess: one link per preset that applies, the chosen one shown at its size, and the URL
+    // line (and the form) saying which URL that is.
     expect(await page.locator('#presets a.preset').allTextContents()).toEqual(usable.map((preset) => preset.name));
     expect(await page.textContent('#result-status')).toMatch(new RegExp(`^${first?.width ?? 0} × ${first?.height ?? 0} px, `));
+    expect(await page.textContent('#builder-url')).toBe(first?.url);
+    expect(await page.isHidden('#builder-error')).toBe(true);
   });
 
-  it('shows the gallery above a photo in the viewer (the README screenshot, docs/viewer.png)', async () => {
-    // Prepare: the photo sample when there is one: it shows what the page is for.
-    const shown = stack.uploaded.identifiers.includes('photo') ? 'photo' : ZOOM_ID;
-    const screenshot = path.join(RESULTS_DIR, 'viewer-readme.png');
+  it('runs the OpenSeadragon page of docs/viewers.md from another origin with a token, and draws every tile in view', async () => {
+    // Prepare: the page as written, with the stack's address and a token filled in, served from
+    // an origin of its own (so every request to Recto is cross-origin, with a CORS preflight).
+    const html = viewersSnippet().replaceAll('http://127.0.0.1:3000', stack.url).replace("'PASTE-A-TOKEN-HERE'", `'${await stack.token()}'`);
+    const site = await servePage(html);
+    cleanup.push(site.close);
+    const visitor = await browser.context.newPage();
+    const seen = await watchSnippet(visitor, stack);
 
-    // Act: the page as someone opening it sees it (no #viewer anchor: the gallery stays in view),
-    // tall enough for the gallery and the whole viewer.
-    await page.setViewportSize({ width: 1280, height: 1120 });
-    await page.goto(`${stack.url}/?id=${shown}`);
-    await waitForViewer(page, 1);
-    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbnails img')).every((img) => img.dataset.state === 'loaded'), null, { timeout: WAIT_MS });
-    await page.screenshot({ path: screenshot });
+    // Act
+    await visitor.goto(site.url);
+    await visitor.waitForFunction('typeof viewer !== "undefined" && viewer.world.getItemCount() === 1 && viewer.world.getItemAt(0).getFullyLoaded()', null, { timeout: WAIT_MS });
 
-    // Assess: the viewer is open on that image, and the README has its picture.
-    expect(await page.textContent('#viewer-heading')).toBe(shown);
-    expect(await page.getAttribute(`.thumbnails a[aria-current="page"]`, 'href')).toBe(`/?id=${shown}#viewer`);
-    if (!existsSync(README_SCREENSHOT)) await copyFile(screenshot, README_SCREENSHOT);
-    expect((await sharp(README_SCREENSHOT).metadata()).format).toBe('png');
+    // Assess: info.json and every tile asked for with the token; each tile a 302 to storage,
+    // fetched there without it; nothing refused.
+    await settledSnippet(seen);
+    const tiles = seen.recto.filter((exchange) => !exchange.url.endsWith('/info.json')).map((exchange) => exchange.url);
+    expect(tiles.length).toBeGreaterThan(0);
+    expect(seen.recto.filter((exchange) => exchange.url.endsWith('/iiif/3/map/info.json')).map((exchange) => [exchange.status, exchange.authorization?.startsWith('Bearer ')])).toEqual([[200, true]]);
+    expect(tileTrafficProblems(tiles, seen)).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    await visitor.close();
   });
 });
 
-describe.skipIf(skipBrowserTests())('the local page in Chromium (IIIF_AUTH=off)', () => {
-  it('shows thumbnails and a deep-zoom viewer without any token', async () => {
-    // Prepare
-    const directory = await mkdtemp(path.join(tmpdir(), 'recto-browser-off-'));
+describe.skipIf(skipBrowserTests())('the page as a newcomer opens it, at 1400 x 1000 (docs/viewer.png)', () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let directory: string;
+
+  beforeAll(async () => {
+    // Prepare: what `npm start` serves on a fresh clone: the samples, auth on.
+    directory = await mkdtemp(path.join(tmpdir(), 'recto-newcomer-'));
+    stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: directory, env: { IIIF_AUTH: 'on' }, imageDirs: [SAMPLES_DIR] });
+    browser = await launchChromium(NEWCOMER_VIEWPORT);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await stack.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('opens on the map in a viewer whose navigator is in view, with the gallery of the samples below', async () => {
+    // Act: the page as someone opening it sees it.
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.url}/`);
+    await waitForViewer(page, 1);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbnails img')).every((img) => img.dataset.state === 'loaded'), null, { timeout: WAIT_MS });
+    const screenshot = path.join(RESULTS_DIR, 'viewer-readme.png');
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: screenshot });
+
+    // Assess: the structured sample, its viewer and navigator within the window, the gallery
+    // after the viewer, listing what a fresh clone has.
+    expect(await page.textContent('#viewer-heading')).toBe('map');
+    const navigator = await page.locator('#osd .navigator').boundingBox();
+    const viewer = await page.locator('#osd').boundingBox();
+    const gallery = await page.locator('.gallery').boundingBox();
+    expect(navigator).not.toBeNull();
+    expect((navigator?.y ?? Infinity) + (navigator?.height ?? 0)).toBeLessThanOrEqual(NEWCOMER_VIEWPORT.height);
+    expect((viewer?.y ?? Infinity) + (viewer?.height ?? 0)).toBeLessThanOrEqual(NEWCOMER_VIEWPORT.height);
+    expect(gallery?.y ?? 0).toBeGreaterThan(viewer?.y ?? Infinity);
+    const samples = readdirSync(SAMPLES_DIR).map((file) => path.parse(file).name).sort();
+    expect(await page.locator('.thumbnails .name').allTextContents()).toEqual(samples);
+
+    // Assess: the README's picture is this page (written when missing, so a stale one is
+    // deleted and made again by this test).
+    if (!existsSync(README_SCREENSHOT)) await copyFile(screenshot, README_SCREENSHOT);
+    const readme = await sharp(README_SCREENSHOT).metadata();
+    expect([readme.format, readme.width, readme.height]).toEqual(['png', NEWCOMER_VIEWPORT.width, NEWCOMER_VIEWPORT.height]);
+  });
+});
+
+describe.skipIf(skipBrowserTests())('the OpenSeadragon page of docs/viewers.md under public read', () => {
+  it('draws every tile with no token at all once the image is pre-warmed', async () => {
+    // Prepare: IIIF_PUBLIC_READ=true, an image called map (small, so pre-warming is quick) with
+    // its tiles and sizes stored, and the page without its ajaxHeaders line.
+    const directory = await mkdtemp(path.join(tmpdir(), 'recto-public-'));
     const images = path.join(directory, 'images');
     await mkdir(images);
-    await writeFile(path.join(images, 'plain.png'), (await gridImage({ width: 1200, height: 900, cols: 4, rows: 3 })).png);
-    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'off' }, imageDirs: [images] });
+    await writeFile(path.join(images, 'map.png'), (await gridImage({ width: 1600, height: 1200, cols: 4, rows: 3 })).png);
+    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'on', IIIF_PUBLIC_READ: 'true' }, imageDirs: [images] });
     const browser = await launchChromium();
-    const authorizations: (string | undefined)[] = [];
     try {
-      const page = await browser.context.newPage();
-      page.on('request', (request) => {
-        if (request.url().startsWith(`${stack.url}/iiif/`)) authorizations.push(request.headers().authorization);
-      });
+      const report = await stack.services.prewarmer.run({ identifier: 'map', tiles: true, sizes: true, api: 'both' });
+      expect(report.status).toBe('done');
+      const html = viewersSnippet().replaceAll('http://127.0.0.1:3000', stack.url).split('\n').filter((line) => !line.includes('ajaxHeaders')).join('\n');
+      const site = await servePage(html);
+      try {
+        const visitor = await browser.context.newPage();
+        const seen = await watchSnippet(visitor, stack);
 
-      // Act
-      await page.goto(`${stack.url}/?id=plain`);
-      await waitForViewer(page, 1);
-      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('.thumbnails img')?.naturalWidth ?? 0) > 0, null, { timeout: WAIT_MS });
+        // Act
+        await visitor.goto(site.url);
+        await visitor.waitForFunction('typeof viewer !== "undefined" && viewer.world.getItemCount() === 1 && viewer.world.getItemAt(0).getFullyLoaded()', null, { timeout: WAIT_MS });
 
-      // Assess: tiles drawn, none failed, no token asked for or sent.
-      const state = await page.$eval('#osd', (element) => Object.fromEntries(Object.entries((element as HTMLElement).dataset)));
-      expect(state).toMatchObject({ state: 'open', tilesFailed: '0', fullyLoaded: 'true' });
-      expect(Number(state.tilesLoaded)).toBeGreaterThan(0);
-      expect(await page.$eval('.thumbnails img', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])).toEqual([300, 225]);
-      expect(authorizations.length).toBeGreaterThan(0);
-      expect(authorizations.filter((value) => value !== undefined)).toEqual([]);
+        // Assess: no request carried a token, and every tile was a stored derivative's 302.
+        await settledSnippet(seen);
+        const tiles = seen.recto.filter((exchange) => !exchange.url.endsWith('/info.json'));
+        expect(tiles.length).toBeGreaterThan(0);
+        expect(seen.recto.filter((exchange) => exchange.authorization !== undefined)).toEqual([]);
+        expect(tiles.map((exchange) => exchange.status)).toEqual(tiles.map(() => 302));
+        expect(seen.errors).toEqual([]);
+      } finally {
+        await site.close();
+      }
     } finally {
       await browser.close();
       await stack.close();
       await rm(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(skipBrowserTests())('the local page in Chromium (IIIF_AUTH=off)', () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let directory: string;
+
+  beforeAll(async () => {
+    // Prepare: a plain image, and a JPEG cut short (its header reads, its pixels do not).
+    directory = await mkdtemp(path.join(tmpdir(), 'recto-browser-off-'));
+    const images = path.join(directory, 'images');
+    await mkdir(images);
+    await writeFile(path.join(images, 'plain.png'), (await gridImage({ width: 1200, height: 900, cols: 4, rows: 3 })).png);
+    const photo = await photoLike({ width: 1600, height: 1200, format: 'jpeg', quality: 85 });
+    await writeFile(path.join(images, 'truncated.jpg'), photo.subarray(0, Math.floor(photo.length / 3)));
+    stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'off' }, imageDirs: [images] });
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await stack.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('shows thumbnails and a deep-zoom viewer without any token', async () => {
+    // Prepare
+    const authorizations: (string | undefined)[] = [];
+    const page = await browser.context.newPage();
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${stack.url}/iiif/`)) authorizations.push(request.headers().authorization);
+    });
+
+    // Act
+    await page.goto(`${stack.url}/?id=plain`);
+    await waitForViewer(page, 1);
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('.thumbnails img')?.naturalWidth ?? 0) > 0, null, { timeout: WAIT_MS });
+
+    // Assess: tiles drawn, none failed, no token asked for or sent.
+    const state = await page.$eval('#osd', (element) => Object.fromEntries(Object.entries((element as HTMLElement).dataset)));
+    expect(state).toMatchObject({ state: 'open', tilesFailed: '0', fullyLoaded: 'true' });
+    expect(Number(state.tilesLoaded)).toBeGreaterThan(0);
+    expect(await page.$eval('.thumbnails img', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])).toEqual([300, 225]);
+    expect(authorizations.length).toBeGreaterThan(0);
+    expect(authorizations.filter((value) => value !== undefined)).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the service\'s own error for a source it cannot read, and offers none of its presets', async () => {
+    // Prepare: what the service answers for one of its tiles.
+    const answer = await fetch(`${stack.url}/iiif/3/truncated/0,0,512,512/512,/0/default.jpg`);
+    const error = (await answer.json()) as { error: string; detail: string };
+    expect([answer.status, error.error]).toEqual([422, 'SOURCE_UNREADABLE']);
+    const page = await browser.context.newPage();
+
+    // Act
+    await page.goto(`${stack.url}/?id=truncated`);
+    await page.waitForFunction(() => document.getElementById('osd')?.dataset.state === 'failed' && !/^Loading/.test(document.getElementById('presets-status')?.textContent ?? 'Loading'), null, { timeout: WAIT_MS });
+
+    // Assess: the viewer says what the service said (code and message), not OpenSeadragon's
+    // "XHR error"; the presets line claims nothing and lists no link.
+    expect(await page.getAttribute('#osd', 'data-error')).toBe('SOURCE_UNREADABLE');
+    const status = await page.textContent('#viewer-status');
+    expect(status).toBe(`This image cannot be shown: 422 SOURCE_UNREADABLE: ${error.detail}`);
+    expect(status).not.toMatch(/XHR|abort/i);
+    await page.waitForFunction(() => /^No preset can be made/.test(document.getElementById('presets-status')?.textContent ?? ''), null, { timeout: WAIT_MS });
+    expect(await page.textContent('#presets-status')).toBe(`No preset can be made: the service cannot make images of this source (422 SOURCE_UNREADABLE: ${error.detail}).`);
+    expect(await page.locator('#presets a.preset').count()).toBe(0);
+    await page.close();
   });
 });
 
@@ -318,4 +478,79 @@ async function gridCoverage(png: Buffer, grid: Grid): Promise<{ share: number; c
   const mean = sum / pixels;
   const cells = new Set([...counts].filter(([, count]) => count >= pixels / 100).map(([key]) => key));
   return { share: matched / pixels, cells, deviation: Math.sqrt(Math.max(0, sumSquares / pixels - mean * mean)) };
+}
+
+/** The first ```html block of docs/viewers.md: the OpenSeadragon page, as readers copy it. */
+function viewersSnippet(): string {
+  const markdown = readFileSync(VIEWERS_MANUAL, 'utf8');
+  const block = /^```html\n([\s\S]*?)^```/m.exec(markdown)?.[1];
+  if (block === undefined) throw new Error(`Expected an html block in ${VIEWERS_MANUAL} but found none`);
+  return block;
+}
+
+/** An HTTP server on an ephemeral loopback port answering `/` with this page (another origin than the stack). */
+async function servePage(html: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    if ((request.url ?? '/') === '/') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve();
+  }));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => {
+        resolve();
+      });
+    }),
+  };
+}
+
+/** What a page running the snippet sent and received. */
+interface SnippetTraffic {
+  readonly recto: Exchange[];
+  readonly storage: Exchange[];
+  /** Answers of 400 and above from Recto or storage, page errors, console errors. */
+  readonly errors: string[];
+  readonly pending: Set<Promise<void>>;
+}
+
+/**
+ * Serve OpenSeadragon's CDN URLs from node_modules (the test has no network), and record the
+ * page's exchanges with Recto and storage.
+ */
+async function watchSnippet(page: Page, stack: LocalStack): Promise<SnippetTraffic> {
+  const require = createRequire(import.meta.url);
+  const osd = path.join(path.dirname(require.resolve('openseadragon/package.json')), 'build', 'openseadragon');
+  await page.route(`${OSD_CDN}**`, async (route) => {
+    const file = path.join(osd, new URL(route.request().url()).pathname.slice(new URL(OSD_CDN).pathname.length));
+    const type = file.endsWith('.js') ? 'text/javascript' : 'image/png';
+    await route.fulfill({ status: 200, contentType: type, body: await readFile(file) });
+  });
+  const seen: SnippetTraffic = { recto: [], storage: [], errors: [], pending: new Set() };
+  page.on('pageerror', (error) => seen.errors.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') seen.errors.push(`console: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    const recording = (async () => {
+      const url = response.url();
+      const headers: Record<string, string> = await response.request().allHeaders().catch(() => ({}));
+      const entry: Exchange = { url, status: response.status(), authorization: headers.authorization, location: (await response.headerValue('location').catch(() => null)) ?? undefined };
+      if (url.startsWith(`${stack.url}/iiif/`)) seen.recto.push(entry);
+      else if (url.startsWith(stack.s3Endpoint.origin)) seen.storage.push(entry);
+      else return;
+      if (entry.status >= 400) seen.errors.push(`${entry.status} ${url}`);
+    })().finally(() => seen.pending.delete(recording));
+    seen.pending.add(recording);
+  });
+  return seen;
+}
+
+/** Wait, within SETTLE_MS, until no listener is still reading a response. */
+async function settledSnippet(seen: SnippetTraffic): Promise<void> {
+  await waitFor(() => seen.pending.size === 0, SETTLE_MS, 100, 'snippet traffic recorded').catch(() => undefined);
 }

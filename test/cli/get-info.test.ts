@@ -10,6 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { decodeJwt } from 'jose';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintDevToken } from '../../infra/local/dev-keys.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { gridImage, type Grid } from '../support/fixtures.js';
 import { recto } from './support.js';
@@ -96,9 +97,9 @@ describe('recto get, info and token against a local stack', () => {
 
     // Assess
     expect(ran.code).toBe(0);
-    expect((await readdir(out)).sort()).toEqual(['grid_full_!50,50_0_default.webp', 'grid_full_max_0_gray.png']);
+    expect((await readdir(out)).sort()).toEqual(['grid_full_fit50x50_0_default.webp', 'grid_full_max_0_gray.png']);
     const gray = await sharp(path.join(out, 'grid_full_max_0_gray.png')).metadata();
-    const small = await sharp(path.join(out, 'grid_full_!50,50_0_default.webp')).metadata();
+    const small = await sharp(path.join(out, 'grid_full_fit50x50_0_default.webp')).metadata();
     expect([gray.format, gray.width, gray.height, gray.channels]).toEqual(['png', 800, 600, 1]);
     expect([small.format, small.width, small.height]).toEqual(['webp', 50, 38]);
   });
@@ -119,6 +120,18 @@ describe('recto get, info and token against a local stack', () => {
     // Assess
     expect(ran.code).toBe(1);
     expect(ran.stderr).toMatch(/^recto get: 401 AUTH_MISSING_TOKEN: .* \(GET http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/grid\/full\/max\/0\/default\.jpg\)\nThis endpoint wants a token: --token TOKEN or RECTO_TOKEN \(for the local stack: export RECTO_TOKEN=\$\(npx recto token\)\)\.\n$/);
+  });
+
+  it('get with an expired token says when it expired (ISO 8601) and how to get a new one', async () => {
+    // Prepare: a token of the stack's own keys that expired an hour ago.
+    const expired = await mintDevToken(stack.keys, { scopes: ['iiif:read', 'iiif:render'], ttlSeconds: 3600, now: new Date(Date.now() - 2 * 3600_000) });
+
+    // Act
+    const ran = await recto(['get', 'grid', '-o', path.join(directory, 'never.jpg')], { env: { RECTO_ENDPOINT: stack.url, RECTO_TOKEN: expired } });
+
+    // Assess
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toMatch(/^recto get: 401 AUTH_INVALID_TOKEN: The token expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(exp \d+\), \d+ s before this request; get a new token from its issuer \("recto-local"\) \(GET [^)]+\)\nThe token was refused; get a new one: the local stack mints one with: export RECTO_TOKEN=\$\(npx recto token\)\.\n$/);
   });
 
   it('info of an unknown image fails with the 404 Recto answered', async () => {

@@ -92,13 +92,18 @@ describe.each(delegated)('npx recto %s --help', (name) => {
   const command = COMMANDS[name] as DelegatedCommand;
   const present = existsSync(path.join(REPO_ROOT, command.file));
 
-  it.skipIf(!present)(`prints exactly what ${command.file} (${command.script}) prints`, async () => {
+  it.skipIf(!present)(`prints what ${command.file} (${command.script}) prints, naming the command as it was invoked`, async () => {
     // Act: the CLI, and the npm script's own file run as its script runs it.
     const [viaCli, viaScript] = [await recto([name, '--help']), await tsx(command.file, ['--help'])];
 
-    // Assess: the same code answers, so the same text, and both succeed.
+    // Assess: the same code answers, each naming itself as typed: `npx recto NAME` under the
+    // CLI, the npm script (`npm run NAME --`, `npm run -s token --`) on its own.
     expect([viaCli.code, viaScript.code]).toEqual([0, 0]);
-    expect(viaCli.text).toBe(viaScript.text);
+    expect(viaCli.text).toMatch(new RegExp(`^Usage: npx recto ${name} `));
+    expect(viaScript.text).toMatch(new RegExp(`^Usage: npm run (-s )?${name} -- `));
+    expect(viaCli.text).not.toContain('npm run');
+    const asScript = /^Usage: (npm run (?:-s )?\S+ --)/.exec(viaScript.text)?.[1] ?? '';
+    expect(viaCli.text).toBe(viaScript.text.replaceAll(asScript, `npx recto ${name}`).replaceAll(asScript.replace(/ --$/, ''), `npx recto ${name}`));
     expect(viaCli.text.length).toBeGreaterThan(100);
   });
 });

@@ -62,7 +62,7 @@ describe('npm run prewarm', () => {
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
-    expect(result.stderr).toContain('Run with --help for the options.');
+    expect(result.stderr).toContain('Run `npm run prewarm -- --help` for the options.');
   });
 
   it('exits 2 for an unknown preset, listing the known ones, before touching anything', async () => {

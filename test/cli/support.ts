@@ -17,8 +17,12 @@ export interface Ran {
   readonly text: string;
 }
 
-/** Variables the CLI (or the scripts it runs) reads: a test sets the ones it means. */
-const CLI_VARIABLES: readonly string[] = ['RECTO_ENDPOINT', 'RECTO_TOKEN', 'PORT', 'S3_PORT', 'PRESETS_FILE', 'DATA_DIR'];
+/**
+ * Variables the CLI (or the scripts it runs) reads: a test sets the ones it means. The AWS
+ * SDK's Node-version switch is one: vitest.config.ts sets it for the test processes, and the
+ * tools must keep their output clean without it.
+ */
+const CLI_VARIABLES: readonly string[] = ['RECTO_ENDPOINT', 'RECTO_TOKEN', 'PORT', 'S3_PORT', 'PRESETS_FILE', 'DATA_DIR', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'];
 
 /** The parent's environment without the variables the CLI reads, plus `env`. */
 export function cleanEnv(env: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {

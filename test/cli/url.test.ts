@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../infra/cli/recto.js';
+import { fileNameFor, run } from '../../infra/cli/recto.js';
 import { parseImageRequest } from '../../lib/iiif/index.js';
 import { loadPresets } from '../../lib/service/presets.js';
 import { capture, recto } from './support.js';
@@ -129,3 +129,21 @@ function messageOf(act: () => unknown): string {
   }
   throw new Error('Expected the request to be refused but it parsed');
 }
+
+describe('the file names recto get gives the images it writes into a directory', () => {
+  it.each([
+    ['/iiif/3/grid/full/!400,400/0/default.jpg', 'grid_full_fit400x400_0_default.jpg'],
+    ['/iiif/3/grid/full/max/!90/gray.png', 'grid_full_max_mirror90_gray.png'],
+    ['/iiif/3/ms%2F0001/pct:10,10,50,50/^!800,800/22.5/default.webp', 'ms-0001_pct10-10-50-50_upfit800x800_22.5_default.webp'],
+    ['/iiif/2/box%201%3Apage/0,0,100,100/,200/0/bitonal.gif', 'box-1-page_0-0-100-100_x200_0_bitonal.gif'],
+    ['/iiif/3/a/square/^max/0/default.jpg', 'a_square_upmax_0_default.jpg'],
+    ['/iiif/3/a_b/full/^pct:150/0/default.tif', 'a-b_full_uppct150_0_default.tif'],
+  ])('%s is written as %s', (urlPath, name) => {
+    // Act
+    const written = fileNameFor(`http://127.0.0.1:3000${urlPath}`);
+
+    // Assess: the mapping of docs/cli.md, and nothing a shell would want quoted.
+    expect(written).toBe(name);
+    expect(written).toMatch(/^[A-Za-z0-9._-]+$/);
+  });
+});

@@ -50,4 +50,15 @@ describe('docs/deploy.md', () => {
     expect(doc).toMatch(/\| Auth0 \|.*\| `scope`, string/);
     expect(doc).toMatch(/\| Okta \(custom authorization server\) \|.*\| `scp`, array \|/);
   });
+
+  it('states the prices of "What it costs" as assumptions, without dating itself', () => {
+    // The section, to the next heading of its level or above.
+    const start = doc.indexOf('\n## What it costs\n');
+    const end = doc.indexOf('\n## ', start + 1);
+    const section = doc.slice(start, end < 0 ? undefined : end);
+    expect(start).toBeGreaterThan(0);
+    expect(section).toMatch(/assumed prices/i);
+    // No year, no "as of", no "this draft": a reader cannot tell from a date whether it is stale.
+    expect(section.match(/\b(?:19|20)\d\d\b|\bas of\b|\bthis draft\b|\bwritten in\b/gi) ?? []).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Every route of DESIGN §3 over real HTTP against the local stack (auth on, tokens from its dev
+ * Every route of the README's URLs table over real HTTP against the local stack (auth on, tokens from its dev
  * keys): info.json for 2.1 and 3.0, the base URI, images (302, then the bytes from the embedded
  * S3), HEAD, OPTIONS, 405, 404s, Link and Cache-Control headers, and CORS on every answer.
  */

@@ -135,7 +135,32 @@ describe('purging', () => {
       const code = await main([], cliEnvironment(t), { stdout: new Capture(), stderr });
 
       // Assess
-      expect({ code, stderr: stderr.text }).toEqual({ code: 2, stderr: 'Give identifiers or --file PATH\nRun with --help for the options.\n' });
+      expect({ code, stderr: stderr.text }).toEqual({ code: 2, stderr: 'Give identifiers or --file PATH\nRun `npm run purge -- --help` for the options.\n' });
+    });
+
+    it.each([[[]], [['--dry-run']]])('calls an identifier with no source and nothing stored unknown and exits 1 (%j)', async (flags) => {
+      // Prepare
+      const [stdout, stderr] = [new Capture(), new Capture()];
+
+      // Act
+      const code = await main([...flags, 'nosuchimage'], cliEnvironment(t), { stdout, stderr });
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr.text).toBe('nosuchimage: unknown identifier: there is no source "nosuchimage" and nothing stored for it (identifiers are decoded: ms/0001, not ms%2F0001)\n');
+      expect(stdout.text).toMatch(/ 0 object\(s\); 1 identifier\(s\) unknown\n$/);
+    });
+
+    it('purges a source that has nothing stored yet without calling it unknown', async () => {
+      // Prepare: a source nobody has asked for.
+      await t.putSource('fresh.png', (await gridImage({ width: 64, height: 64 })).png, 'image/png');
+      const stdout = new Capture();
+
+      // Act
+      const code = await main(['fresh'], cliEnvironment(t), { stdout, stderr: new Capture() });
+
+      // Assess
+      expect([code, stdout.text]).toEqual([0, 'fresh: 0 object(s) deleted\nDeleted 0 object(s)\n']);
     });
   });
 });

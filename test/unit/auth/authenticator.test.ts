@@ -4,6 +4,7 @@ import type { AuthConfig } from '../../../lib/config.js';
 import {
   NOW,
   NOW_S,
+  TEST_ISSUER,
   generateSigningKey,
   signToken,
   signWithSecret,
@@ -143,6 +144,32 @@ describe('Authenticator.authenticate with a JWKS URL', () => {
 
     // Assess
     expect(essentials(failure)).toEqual(invalidToken('The token has expired'));
+  });
+
+  it('says when an expired token expired, in ISO 8601, and where to get a new one (not a raw epoch)', async () => {
+    // Prepare: expired 31 s ago
+    const exp = NOW_S - 31;
+    const token = await signToken(ecKey, { claims: { iat: NOW_S - 3600, exp } });
+
+    // Act
+    const failure = await failureOf(authenticator().authenticate(`Bearer ${token}`));
+
+    // Assess: the message (the JSON detail) reads as a time; the challenge keeps its fixed text.
+    const at = new Date(exp * 1000).toISOString().replace(/\.000Z$/, 'Z');
+    expect(failure.message).toBe(`The token expired at ${at} (exp ${exp}), 31 s before this request; get a new token from its issuer ("${TEST_ISSUER}")`);
+    expect(essentials(failure)).toEqual(invalidToken('The token has expired'));
+  });
+
+  it('says from when a token that is not valid yet is valid, in ISO 8601', async () => {
+    // Prepare
+    const nbf = NOW_S + 31;
+    const token = await signToken(ecKey, { claims: { nbf } });
+
+    // Act
+    const failure = await failureOf(authenticator().authenticate(`Bearer ${token}`));
+
+    // Assess
+    expect(failure.message).toBe(`The token is not valid before ${new Date(nbf * 1000).toISOString().replace(/\.000Z$/, 'Z')} (nbf ${nbf}), 31 s after this request; use it from then on, or check the clocks of the issuer and of this service`);
   });
 
   it('rejects a token that is not valid yet', async () => {

@@ -199,7 +199,7 @@ describe('npm run token', () => {
     // Assess
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe('token: --ttl: expected a whole number of seconds from 1 to 86400 (JWT_MAX_TOKEN_AGE_SECONDS) but received "90000"\nRun with --help for usage.\n');
+    expect(run.stderr).toBe('token: --ttl: expected a whole number of seconds from 1 to 86400 (JWT_MAX_TOKEN_AGE_SECONDS) but received "90000"\nRun `npm run -s token -- --help` for usage.\n');
   });
 
   it('prints its usage for --help and mints nothing', async () => {

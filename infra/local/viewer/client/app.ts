@@ -8,6 +8,7 @@ import { startBuilder } from './builder.js';
 import { Session } from './http.js';
 import { showPresets } from './presets.js';
 import { ResultFigure } from './result.js';
+import { SourceHealth } from './source-health.js';
 import { startViewer } from './viewer.js';
 
 /** Thumbnails fetched at once: enough to fill the gallery quickly, few enough to leave the viewer room. */
@@ -22,21 +23,29 @@ function main(): void {
   if (section === null) return;
   const identifier = section.dataset.identifier ?? '';
   const encoded = section.dataset.encodedIdentifier ?? '';
+  const health = new SourceHealth();
   const container = document.getElementById('osd');
   const status = document.getElementById('viewer-status');
   if (container !== null && status !== null) {
-    void startViewer({ container, status, imagesUrl: body.dataset.viewerImages ?? '/viewer/images/' }, session);
+    void startViewer({ container, status, imagesUrl: body.dataset.viewerImages ?? '/viewer/images/', health }, session);
   }
 
   const image = document.getElementById('result-image');
   const caption = document.getElementById('result-status');
   if (!(image instanceof HTMLImageElement) || caption === null) return;
   const result = new ResultFigure(image, caption);
+  const form = document.getElementById('builder');
+  const builder = form instanceof HTMLFormElement ? startBuilder(form, identifier, session, result) : undefined;
   const presets = document.getElementById('presets');
   const presetsStatus = document.getElementById('presets-status');
-  if (presets !== null && presetsStatus !== null) void showPresets(presets, presetsStatus, encoded, session, result);
-  const form = document.getElementById('builder');
-  if (form instanceof HTMLFormElement) startBuilder(form, identifier, session, result);
+  if (presets !== null && presetsStatus !== null) {
+    void showPresets(presets, presetsStatus, encoded, session, result, {
+      health,
+      onChoose: (url) => {
+        builder?.select(url);
+      },
+    });
+  }
 }
 
 /** With auth on, thumbnails come as `data-iiif-src`: fetch each with the token, show its blob. */

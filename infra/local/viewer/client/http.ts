@@ -113,16 +113,30 @@ export class RequestError extends Error {
   }
 
   static async from(response: Response): Promise<RequestError> {
-    const text = await response.text();
+    return RequestError.fromText(response.status, response.statusText, await response.text());
+  }
+
+  /**
+   * The error an XHR received (OpenSeadragon loads tiles with XHR), or undefined when it got no
+   * HTTP answer at all (a network error, an abort). Tiles come as ArrayBuffers.
+   */
+  static fromXhr(request: XMLHttpRequest | undefined): RequestError | undefined {
+    if (request === undefined || request.status === 0) return undefined;
+    const body: unknown = request.response;
+    const text = body instanceof ArrayBuffer ? new TextDecoder().decode(body) : typeof body === 'string' ? body : '';
+    return RequestError.fromText(request.status, request.statusText, text);
+  }
+
+  static fromText(status: number, statusText: string, text: string): RequestError {
     try {
       const body = JSON.parse(text) as { error?: unknown; detail?: unknown };
       if (typeof body.detail === 'string') {
-        return new RequestError(response.status, typeof body.error === 'string' ? body.error : undefined, `${response.status} ${typeof body.error === 'string' ? body.error : ''}: ${body.detail}`);
+        return new RequestError(status, typeof body.error === 'string' ? body.error : undefined, `${status} ${typeof body.error === 'string' ? body.error : ''}: ${body.detail}`);
       }
     } catch {
       // Not Recto's JSON (a proxy's page): fall through to the status line.
     }
-    return new RequestError(response.status, undefined, `${response.status} ${response.statusText}`.trim());
+    return new RequestError(status, undefined, `${status} ${statusText}`.trim());
   }
 }
 

@@ -7,6 +7,14 @@
 import type { Session } from './http.js';
 import { RequestError } from './http.js';
 import type { ResultFigure } from './result.js';
+import { SourceHealth } from './source-health.js';
+
+export interface PresetsOptions {
+  /** Whether the source can be served; presets of a source that cannot are not offered. */
+  readonly health: SourceHealth;
+  /** Told the URL of the preset chosen (the URL builder shows it). */
+  readonly onChoose: (url: string) => void;
+}
 
 export type PresetEntry =
   | { readonly name: string; readonly url: string; readonly width?: number; readonly height?: number; readonly description?: string }
@@ -31,22 +39,31 @@ export function readPresets(answer: unknown): PresetEntry[] {
   });
 }
 
-export async function showPresets(list: HTMLElement, status: HTMLElement, encodedIdentifier: string, session: Session, result: ResultFigure): Promise<void> {
+export async function showPresets(list: HTMLElement, status: HTMLElement, encodedIdentifier: string, session: Session, result: ResultFigure, options: PresetsOptions): Promise<void> {
+  const { health } = options;
   let presets: PresetEntry[];
   try {
     presets = readPresets(await session.json(`/iiif/presets/${encodedIdentifier}`));
   } catch (error) {
+    if (error instanceof RequestError && SourceHealth.isAboutSource(error)) health.fail(error);
     status.textContent = error instanceof RequestError && error.status === 404 && error.code === 'NOT_FOUND'
       ? 'This stack serves no presets.'
       : `Could not load presets: ${error instanceof Error ? error.message : String(error)}`;
     return;
   }
+  // The list is made from the source's size alone; whether its pixels can be read is the
+  // viewer's to find out, before or after this.
+  health.onFailure((failure) => {
+    list.replaceChildren();
+    status.textContent = `No preset can be made: the service cannot make images of this source (${failure.message}).`;
+  });
+  if (health.failure !== undefined) return;
   const usable = presets.filter((preset) => 'url' in preset).length;
   status.textContent = presets.length === 0 ? 'No presets are defined.' : `${usable} of ${presets.length} presets apply to this image; choose one to see it below.`;
-  for (const preset of presets) list.append(presetItem(preset, session, result));
+  for (const preset of presets) list.append(presetItem(preset, session, result, options.onChoose));
 }
 
-function presetItem(preset: PresetEntry, session: Session, result: ResultFigure): HTMLLIElement {
+function presetItem(preset: PresetEntry, session: Session, result: ResultFigure, onChoose: (url: string) => void): HTMLLIElement {
   const item = document.createElement('li');
   if ('unavailable' in preset) {
     const name = document.createElement('strong');
@@ -62,6 +79,7 @@ function presetItem(preset: PresetEntry, session: Session, result: ResultFigure)
     // Modified clicks (new tab, download) keep their meaning.
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
+    onChoose(preset.url);
     void result.show(preset.url, session);
   });
   const size = preset.width === undefined || preset.height === undefined ? '' : ` (${preset.width} × ${preset.height})`;

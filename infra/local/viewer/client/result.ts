@@ -16,6 +16,17 @@ export class ResultFigure {
     this.#status = status;
   }
 
+  /** Show nothing, with this caption (the form no longer describes the image shown). */
+  clear(caption: string): void {
+    this.#generation += 1;
+    this.#image.hidden = true;
+    this.#image.removeAttribute('src');
+    this.#image.alt = '';
+    this.#status.textContent = caption;
+    if (this.#objectUrl !== undefined) URL.revokeObjectURL(this.#objectUrl);
+    this.#objectUrl = undefined;
+  }
+
   async show(url: string, session: Session): Promise<void> {
     const generation = ++this.#generation;
     const started = performance.now();

@@ -7,7 +7,8 @@
  * each tile drawn is also announced as a `recto:tile-loaded` DOM event whose detail is its URL.
  */
 import OpenSeadragon from 'openseadragon';
-import type { Session } from './http.js';
+import { RequestError, type Session } from './http.js';
+import { SourceHealth } from './source-health.js';
 
 export interface ViewerElements {
   /** The element OpenSeadragon fills; `data-info-url` names the info.json. */
@@ -16,6 +17,8 @@ export interface ViewerElements {
   readonly status: HTMLElement;
   /** Where OpenSeadragon's button images are served. */
   readonly imagesUrl: string;
+  /** Told when the service says no image of this source can be made. */
+  readonly health: SourceHealth;
 }
 
 /** The DOM event the viewer element dispatches for every tile it has loaded and can draw. */
@@ -33,12 +36,23 @@ interface InfoSummary {
 }
 
 export async function startViewer(elements: ViewerElements, session: Session): Promise<OpenSeadragon.Viewer | undefined> {
-  const { container, status } = elements;
+  const { container, status, health } = elements;
   const infoUrl = container.dataset.infoUrl ?? '';
+  // The service's own answer, shown as it is (code and message), once, for the whole viewer.
+  const cannotShow = (error: RequestError): void => {
+    container.dataset.state = 'failed';
+    if (error.code !== undefined) container.dataset.error = error.code;
+    status.textContent = `This image cannot be shown: ${error.message}`;
+    health.fail(error);
+  };
   let info: unknown;
   try {
     info = await session.json(infoUrl);
   } catch (error) {
+    if (error instanceof RequestError && SourceHealth.isAboutSource(error)) {
+      cannotShow(error);
+      return undefined;
+    }
     container.dataset.state = 'failed';
     status.textContent = `Could not load info.json: ${error instanceof Error ? error.message : String(error)}`;
     return undefined;
@@ -89,7 +103,14 @@ export async function startViewer(elements: ViewerElements, session: Session): P
   viewer.addHandler('tile-load-failed', (event) => {
     failed += 1;
     set('tilesFailed', String(failed));
-    status.textContent = `A tile failed to load (${failed} so far): ${event.message}`;
+    // The tile's XHR holds the service's answer: say what it said, not OpenSeadragon's "XHR error".
+    const answer = RequestError.fromXhr((event as { tileRequest?: XMLHttpRequest }).tileRequest);
+    if (answer !== undefined && SourceHealth.isAboutSource(answer)) {
+      if (health.failure === undefined) cannotShow(answer);
+      return;
+    }
+    if (health.failure !== undefined) return;
+    status.textContent = `A tile failed to load (${failed} so far): ${answer?.message ?? event.message}`;
   });
   viewer.addHandler('fully-loaded-change', (event) => {
     set('fullyLoaded', String(event.fullyLoaded));
