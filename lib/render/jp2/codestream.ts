@@ -306,7 +306,10 @@ export async function readTileParts(reader: WindowedReader, start: number, end: 
   let at = main.length;
   for (;;) {
     const head = await reader.bytes(start + at, 12);
-    if (head.length < 2 || head.readUInt16BE(0) === MARKER.EOC) break;
+    // Without a known end, the file's end is the codestream's; with one, ending early is truncation.
+    if (head.length < 2 && end === undefined) break;
+    if (head.length < 2) throw truncated('tile-part header', start + at + head.length);
+    if (head.readUInt16BE(0) === MARKER.EOC) break;
     if (head.length < 12) throw truncated('tile-part header', start + at + head.length);
     const marker = head.readUInt16BE(0);
     if (marker !== MARKER.SOT || head.readUInt16BE(2) !== 10) throw unreadable('SOT (0xFF90) with a 10-byte segment', `${hex(marker)} at byte ${at}`);

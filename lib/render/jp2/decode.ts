@@ -7,7 +7,7 @@
 import { UnsupportedError, expected } from '../../errors.js';
 import type { Size } from '../../iiif/types.js';
 import { CODEC_HEAP_LIMIT, type CodecOutput, decodeCodestream } from './codec.js';
-import { type MainHeader, type Rect, type TilePart, type TileRange, readTileParts, reducedRect, tileGrid, tileRangeCodestream, tileRangeRect, tilesCovering } from './codestream.js';
+import { type MainHeader, type Rect, type TilePart, type TileRange, readTileParts, reducedRect, tileGrid, tileRangeCodestream, tileRangeRect, tilesCovering, unreadable } from './codestream.js';
 import type { Jp2Header, Jp2Info } from './header.js';
 import { type ReadRange, WindowedReader, truncated } from './reader.js';
 import { syccToRgb } from './sycc.js';
@@ -91,11 +91,15 @@ export async function decodeJp2(read: ReadRange, header: Jp2Header, options: Dec
   const height = target.y1 - target.y0;
   checkBudget(width * height * channels * (bits / 8), options.maxBytes, `${width}x${height}, ${channels} channels, ${bits}-bit`);
 
+  const ranges = [...blocks(main, target, reduce)];
+  for (const range of ranges) checkBlock(main, range, reduce, bits / 8);
+
   const out = Buffer.alloc(width * height * channels * (bits / 8));
-  const reader = new WindowedReader(read, 64 * 1024);
+  // Small windows: walking the tile-parts of a large file reads a few bytes every megabyte or so.
+  const reader = new WindowedReader(read, 16 * 1024);
   const parts = await readTileParts(reader, codestream.offset, codestream.end, main);
   const mainBytes = await reader.exactly(codestream.offset, main.length, 'codestream main header');
-  for (const range of blocks(main, target, reduce)) {
+  for (const range of ranges) {
     const pixels = await decodeBlock(read, header, mainBytes, parts, range, reduce);
     place(pixels, out, target, blockRect(main, range, reduce), bits / 8);
   }
@@ -171,18 +175,12 @@ const area = (rect: Rect): number => (rect.x1 - rect.x0) * (rect.y1 - rect.y0);
 
 async function decodeBlock(read: ReadRange, header: Jp2Header, mainBytes: Buffer, parts: readonly TilePart[], range: TileRange, reduce: number): Promise<CodecOutput> {
   const { main, offset } = header.codestream;
-  checkAlignment(main, range, reduce);
   const rect = blockRect(main, range, reduce);
   const size: Size = { width: rect.x1 - rect.x0, height: rect.y1 - rect.y0 };
-  const bytesPerSample = header.info.bits > 8 ? 2 : 1;
-  const heap = area(rect) * main.siz.components.length * (4 + bytesPerSample) + CODEC_OVERHEAD_BYTES;
-  if (heap > CODEC_HEAP_LIMIT) {
-    throw new UnsupportedError('RENDER_TOO_LARGE', expected(`a decode that fits the codec's ${CODEC_HEAP_LIMIT / 2 ** 30} GiB heap`, 'the JPEG 2000 decode', `about ${Math.ceil(heap / 2 ** 20)} MiB for ${size.width}x${size.height} pixels in one tile`));
-  }
   const wanted = tilesOf(main, range);
   const chosen = parts.filter((part) => wanted.has(part.tile));
   const missing = [...wanted].find((tile) => !chosen.some((part) => part.tile === tile));
-  if (missing !== undefined) throw truncated(`codestream (tile ${missing} has no tile-part)`, offset);
+  if (missing !== undefined) throw unreadable('a tile-part for every tile', `none for tile ${missing}`);
   const withBytes = await Promise.all(chosen.map(async (part) => ({ part, bytes: await readPart(read, offset, part) })));
   const output = await decodeCodestream(tileRangeCodestream(mainBytes, main, range, withBytes), reduce, size);
   return finish(output, header.info);
@@ -202,15 +200,22 @@ function tilesOf(main: MainHeader, range: TileRange): Set<number> {
 }
 
 /**
- * The codec sizes a reduced decode as ceil(width / 2^r), which is the true size only when the
- * block starts on a multiple of 2^r: true of every tile grid in practice (tiles of 2^n pixels
- * from the origin), so anything else is refused rather than decoded wrong.
+ * Refuse a block the codec cannot decode right or at all, before anything is read: one too large
+ * for its heap (a large image that is not tiled), or one that starts off the reduced grid. The
+ * codec sizes a reduced decode as ceil(width / 2^r), the true size only when the block starts on
+ * a multiple of 2^r: true of tile grids in practice (tiles of 2^n pixels from the origin).
  */
-function checkAlignment(main: MainHeader, range: TileRange, reduce: number): void {
-  const rect = tileRangeRect(main.siz, range);
+function checkBlock(main: MainHeader, range: TileRange, reduce: number, bytesPerSample: number): void {
+  const rect = blockRect(main, range, reduce);
+  const heap = area(rect) * main.siz.components.length * (4 + bytesPerSample) + CODEC_OVERHEAD_BYTES;
+  if (heap > CODEC_HEAP_LIMIT) {
+    const size = `${rect.x1 - rect.x0}x${rect.y1 - rect.y0}`;
+    throw new UnsupportedError('RENDER_TOO_LARGE', expected(`a decode that fits the codec's ${CODEC_HEAP_LIMIT / 2 ** 30} GiB heap`, 'the JPEG 2000 decode', `about ${Math.ceil(heap / 2 ** 20)} MiB for a tile of ${size} pixels`));
+  }
+  const grid = tileRangeRect(main.siz, range);
   const f = 2 ** reduce;
-  if (rect.x0 % f !== 0 || rect.y0 % f !== 0) {
-    throw new UnsupportedError('SOURCE_FORMAT_NOT_SUPPORTED', expected(`tiles that start on multiples of ${f}`, 'a JPEG 2000 decode at 1/' + String(f), `a tile at ${rect.x0},${rect.y0}`));
+  if (grid.x0 % f !== 0 || grid.y0 % f !== 0) {
+    throw new UnsupportedError('SOURCE_FORMAT_NOT_SUPPORTED', expected(`tiles that start on multiples of ${f}`, `a JPEG 2000 decode at 1/${f}`, `a tile at ${grid.x0},${grid.y0}`));
   }
 }
 
