@@ -52,7 +52,7 @@ const CODEC_OVERHEAD_BYTES = 64 * 1024 * 1024;
  * Refuse, before any pixel is read, a source this decoder cannot output.
  *
  * @throws UnsupportedError `SOURCE_FORMAT_NOT_SUPPORTED` for alpha (2 or 4 components), other
- *   component counts than 1 or 3, a first component stored below full resolution, or a colour
+ *   component counts than 1 or 3, subsampling other than chroma at 4:2:2 or 4:2:0, or a colour
  *   space named but not known.
  */
 export function assertDecodable(info: Jp2Info, main: MainHeader): void {
@@ -62,8 +62,9 @@ export function assertDecodable(info: Jp2Info, main: MainHeader): void {
   if (info.components !== 1 && info.components !== 3) {
     refuse('1 (grey) or 3 (colour) components', `${info.components} components${info.hasAlpha ? ' (alpha)' : ''}`);
   }
-  const first = main.siz.components[0];
-  if (first?.dx !== 1 || first.dy !== 1) refuse('a first component at full resolution', `subsampling ${first?.dx}x${first?.dy}`);
+  const layout = main.siz.components.map((c) => `${c.dx}x${c.dy}`).join(',');
+  // The codec upsamples chroma only as it converts sYCC 4:2:2 or 4:2:0; anything else would come out misaligned.
+  if (!['1x1', '1x1,1x1,1x1', '1x1,2x1,2x1', '1x1,2x2,2x2'].includes(layout)) refuse('components at full resolution, or chroma at 4:2:2 or 4:2:0', `subsampling ${layout}`);
   if (info.colourSpace === 'unknown') refuse('sRGB, greyscale, sYCC or an ICC profile', 'another colour space');
 }
 
@@ -160,7 +161,7 @@ function* blocks(main: MainHeader, target: Rect, reduce: number): Generator<Tile
       const tile = { i0: i, i1: i + 1, j0: j, j1: j + 1 };
       if (!overlaps(blockRect(main, tile, reduce))) continue;
       const grown: TileRange | undefined = run === undefined ? undefined : { ...run, i1: i + 1 };
-      if (grown !== undefined && area(blockRect(main, grown, reduce)) <= BLOCK_PIXELS) {
+      if (grown !== undefined && pixelCount(blockRect(main, grown, reduce)) <= BLOCK_PIXELS) {
         run = grown;
         continue;
       }
@@ -171,7 +172,7 @@ function* blocks(main: MainHeader, target: Rect, reduce: number): Generator<Tile
   }
 }
 
-const area = (rect: Rect): number => (rect.x1 - rect.x0) * (rect.y1 - rect.y0);
+const pixelCount = (rect: Rect): number => (rect.x1 - rect.x0) * (rect.y1 - rect.y0);
 
 async function decodeBlock(read: ReadRange, header: Jp2Header, mainBytes: Buffer, parts: readonly TilePart[], range: TileRange, reduce: number): Promise<CodecOutput> {
   const { main, offset } = header.codestream;
@@ -207,7 +208,7 @@ function tilesOf(main: MainHeader, range: TileRange): Set<number> {
  */
 function checkBlock(main: MainHeader, range: TileRange, reduce: number, bytesPerSample: number): void {
   const rect = blockRect(main, range, reduce);
-  const heap = area(rect) * main.siz.components.length * (4 + bytesPerSample) + CODEC_OVERHEAD_BYTES;
+  const heap = pixelCount(rect) * main.siz.components.length * (4 + bytesPerSample) + CODEC_OVERHEAD_BYTES;
   if (heap > CODEC_HEAP_LIMIT) {
     const size = `${rect.x1 - rect.x0}x${rect.y1 - rect.y0}`;
     throw new UnsupportedError('RENDER_TOO_LARGE', expected(`a decode that fits the codec's ${CODEC_HEAP_LIMIT / 2 ** 30} GiB heap`, 'the JPEG 2000 decode', `about ${Math.ceil(heap / 2 ** 20)} MiB for a tile of ${size} pixels`));

@@ -163,6 +163,12 @@ describe('decodeJp2: refusals', () => {
     await expectCode(decode(fixture('rgba8.jp2')), 'SOURCE_FORMAT_NOT_SUPPORTED', '4 components (alpha)');
   });
 
+  it('refuses subsampling other than chroma at 4:2:2 or 4:2:0', async () => {
+    const file = Buffer.from(fixture('rgb8.j2k'));
+    file.writeUInt8(2, SIZ_AT.ssiz0 + 1);
+    await expectCode(decode(file), 'SOURCE_FORMAT_NOT_SUPPORTED', 'subsampling 2x1,1x1,1x1');
+  });
+
   it('refuses a reduction the tile grid is not aligned with', async () => {
     const shifted = Buffer.from(codestreamOf(fixture('tiled.jp2')));
     shifted.writeUInt32BE(1, SIZ_AT.xosiz);
