@@ -114,7 +114,7 @@ export async function decodeCodestream(codestream: Buffer, reduce: number, expec
   } catch (error) {
     // After a C++ exception or an abort the instance's state is unknown: start afresh next time.
     loading = undefined;
-    throw codecError(error);
+    throw codecError(error, module.HEAPU8.length);
   } finally {
     decoder.delete();
     if (module.HEAPU8.length > KEEP_HEAP_BYTES) loading = undefined;
@@ -123,12 +123,12 @@ export async function decodeCodestream(codestream: Buffer, reduce: number, expec
 
 function output(decoder: J2KDecoder, expect: Size): CodecOutput {
   const failure = printed.find((line) => line.startsWith('[ERROR]'));
-  if (failure !== undefined) throw decodeFailed(failure);
+  if (failure !== undefined) throw failed(failure);
   const info = decoder.getFrameInfo();
   const bytesPerSample = info.bitsPerSample > 8 ? 2 : 1;
   const data = decoder.getDecodedBuffer();
   const expectedBytes = expect.width * expect.height * info.componentCount * bytesPerSample;
-  if (data.length !== expectedBytes) throw decodeFailed(`${data.length} bytes of pixels where ${expect.width}x${expect.height}x${info.componentCount} needs ${expectedBytes}`);
+  if (data.length !== expectedBytes) throw failed(`${data.length} bytes of pixels where ${expect.width}x${expect.height}x${info.componentCount} needs ${expectedBytes}`);
   return {
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
     width: expect.width,
@@ -138,16 +138,29 @@ function output(decoder: J2KDecoder, expect: Size): CodecOutput {
   };
 }
 
-function decodeFailed(message: string): SourceError {
-  return new SourceError('SOURCE_UNREADABLE', expected('a JPEG 2000 codestream OpenJPEG decodes', 'the source', message.replace(/^\[ERROR\]\s*/, '').trim()));
+/** OpenJPEG's own words when an allocation fails ("Not enough memory for tile data", ...). */
+const OUT_OF_MEMORY = /not enough memory|out of memory|cannot allocate|OOM|bad_alloc/i;
+
+/** A decode failure: the heap running out is the decode's size, anything else the source's fault. */
+function failed(message: string, cause?: unknown): SourceError | UnsupportedError {
+  const said = message.replace(/^\[ERROR\]\s*/, '').trim();
+  const options = cause === undefined ? {} : { cause };
+  if (OUT_OF_MEMORY.test(said)) {
+    return new UnsupportedError('RENDER_TOO_LARGE', expected(`a decode that fits the codec's ${CODEC_HEAP_LIMIT / 2 ** 30} GiB heap`, 'the JPEG 2000 decode', said), options);
+  }
+  return new SourceError('SOURCE_UNREADABLE', expected('a JPEG 2000 codestream OpenJPEG decodes', 'the source', said), options);
 }
 
-/** A thrown C++ exception is a number; the codec's last printed error says more. */
-function codecError(error: unknown): Error {
+/**
+ * A thrown C++ exception is a bare number: the codec's last printed error says more, and a heap
+ * grown to its limit says it ran out of memory (std::bad_alloc prints nothing).
+ */
+function codecError(error: unknown, heapBytes: number): Error {
   if (error instanceof SourceError || error instanceof UnsupportedError) return error;
   const said = printed.filter((line) => line.startsWith('[ERROR]')).at(-1);
-  const message = said ?? (error instanceof Error ? error.message : `C++ exception ${String(error)}`);
-  return new SourceError('SOURCE_UNREADABLE', expected('a JPEG 2000 codestream OpenJPEG decodes', 'the source', message.replace(/^\[ERROR\]\s*/, '').trim()), { cause: error });
+  if (said !== undefined) return failed(said, error);
+  if (error instanceof Error) return failed(error.message, error);
+  return failed(heapBytes > 0.9 * CODEC_HEAP_LIMIT ? `out of memory at ${Math.round(heapBytes / 2 ** 20)} MiB (C++ exception ${String(error)})` : `C++ exception ${String(error)}`, error);
 }
 
 /** For tests: has the codec been loaded? */

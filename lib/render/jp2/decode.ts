@@ -92,13 +92,13 @@ export async function decodeJp2(read: ReadRange, header: Jp2Header, options: Dec
   const height = target.y1 - target.y0;
   checkBudget(width * height * channels * (bits / 8), options.maxBytes, `${width}x${height}, ${channels} channels, ${bits}-bit`);
 
-  const ranges = [...blocks(main, target, reduce)];
-  for (const range of ranges) checkBlock(main, range, reduce, bits / 8);
-
-  const out = Buffer.alloc(width * height * channels * (bits / 8));
   // Small windows: walking the tile-parts of a large file reads a few bytes every megabyte or so.
   const reader = new WindowedReader(read, 16 * 1024);
   const parts = await readTileParts(reader, codestream.offset, codestream.end, main);
+  const ranges = [...blocks(main, target, reduce)];
+  for (const range of ranges) checkBlock(main, range, reduce, bits / 8, compressedBytes(main, parts, range));
+
+  const out = Buffer.alloc(width * height * channels * (bits / 8));
   const mainBytes = await reader.exactly(codestream.offset, main.length, 'codestream main header');
   for (const range of ranges) {
     const pixels = await decodeBlock(read, header, mainBytes, parts, range, reduce);
@@ -193,6 +193,11 @@ async function readPart(read: ReadRange, offset: number, part: TilePart): Promis
   return bytes;
 }
 
+function compressedBytes(main: MainHeader, parts: readonly TilePart[], range: TileRange): number {
+  const tiles = tilesOf(main, range);
+  return parts.reduce((sum, part) => sum + (tiles.has(part.tile) ? part.length : 0), 0);
+}
+
 function tilesOf(main: MainHeader, range: TileRange): Set<number> {
   const { across } = tileGrid(main.siz);
   const tiles = new Set<number>();
@@ -201,14 +206,15 @@ function tilesOf(main: MainHeader, range: TileRange): Set<number> {
 }
 
 /**
- * Refuse a block the codec cannot decode right or at all, before anything is read: one too large
+ * Refuse a block the codec cannot decode right or at all, before any pixel data is read: one too large
  * for its heap (a large image that is not tiled), or one that starts off the reduced grid. The
  * codec sizes a reduced decode as ceil(width / 2^r), the true size only when the block starts on
  * a multiple of 2^r: true of tile grids in practice (tiles of 2^n pixels from the origin).
  */
-function checkBlock(main: MainHeader, range: TileRange, reduce: number, bytesPerSample: number): void {
+function checkBlock(main: MainHeader, range: TileRange, reduce: number, bytesPerSample: number, compressed: number): void {
   const rect = blockRect(main, range, reduce);
-  const heap = pixelCount(rect) * main.siz.components.length * (4 + bytesPerSample) + CODEC_OVERHEAD_BYTES;
+  // OpenJPEG holds each sample as a 32-bit integer, the glue the output beside it, and the codestream.
+  const heap = pixelCount(rect) * main.siz.components.length * (4 + bytesPerSample) + compressed + CODEC_OVERHEAD_BYTES;
   if (heap > CODEC_HEAP_LIMIT) {
     const size = `${rect.x1 - rect.x0}x${rect.y1 - rect.y0}`;
     throw new UnsupportedError('RENDER_TOO_LARGE', expected(`a decode that fits the codec's ${CODEC_HEAP_LIMIT / 2 ** 30} GiB heap`, 'the JPEG 2000 decode', `about ${Math.ceil(heap / 2 ** 20)} MiB for a tile of ${size} pixels`));
