@@ -152,15 +152,15 @@ function failed(message: string, cause?: unknown): SourceError | UnsupportedErro
 }
 
 /**
- * A thrown C++ exception is a bare number: the codec's last printed error says more, and a heap
- * grown to its limit says it ran out of memory (std::bad_alloc prints nothing).
+ * A thrown C++ exception is a bare number and an abort says only "Aborted()": the codec's last
+ * printed error says more, and a heap grown to its limit says it ran out of memory.
  */
 function codecError(error: unknown, heapBytes: number): Error {
   if (error instanceof SourceError || error instanceof UnsupportedError) return error;
   const said = printed.filter((line) => line.startsWith('[ERROR]')).at(-1);
   if (said !== undefined) return failed(said, error);
-  if (error instanceof Error) return failed(error.message, error);
-  return failed(heapBytes > 0.9 * CODEC_HEAP_LIMIT ? `out of memory at ${Math.round(heapBytes / 2 ** 20)} MiB (C++ exception ${String(error)})` : `C++ exception ${String(error)}`, error);
+  const what = error instanceof Error ? error.message : `C++ exception ${String(error)}`;
+  return failed(heapBytes > 0.9 * CODEC_HEAP_LIMIT ? `out of memory at ${Math.round(heapBytes / 2 ** 20)} MiB: ${what}` : what, error);
 }
 
 /** For tests: has the codec been loaded? */
