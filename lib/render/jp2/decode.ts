@@ -121,7 +121,8 @@ export async function decodeJp2(read: ReadRange, header: Jp2Header, options: Dec
 function targetRect(main: MainHeader, area: Area, reduce: number): Rect {
   const { siz } = main;
   const full = { width: siz.x1 - siz.x0, height: siz.y1 - siz.y0 };
-  const inside = Number.isInteger(area.x) && Number.isInteger(area.y) && area.width >= 1 && area.height >= 1 && area.x >= 0 && area.y >= 0 && area.x + area.width <= full.width && area.y + area.height <= full.height;
+  const whole = [area.x, area.y, area.width, area.height].every((v) => Number.isInteger(v));
+  const inside = whole && area.width >= 1 && area.height >= 1 && area.x >= 0 && area.y >= 0 && area.x + area.width <= full.width && area.y + area.height <= full.height;
   if (!inside) throw new RangeError(`area ${area.x},${area.y},${area.width},${area.height} is not inside the ${full.width}x${full.height} image`);
   const f = 2 ** reduce;
   const bounds = reducedRect(siz, reduce);

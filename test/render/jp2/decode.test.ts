@@ -139,6 +139,7 @@ describe('decodeJp2: areas', () => {
 
   it('refuses an area outside the image', async () => {
     await expect(decode(file, { area: { x: 100, y: 0, width: 21, height: 10 } })).rejects.toThrow(RangeError);
+    await expect(decode(file, { area: { x: 0, y: 0, width: 10.5, height: 10 } })).rejects.toThrow(RangeError);
   });
 });
 
