@@ -44,6 +44,12 @@ export const DEFAULTS = {
   RENDER_MEMORY_MB: 2048,
   SOURCE_CACHE_DIR: '/tmp/recto-sources',
   SOURCE_CACHE_MAX_BYTES: 400 * 1024 * 1024,
+  /** Masters (not tiled pyramids) whose longer side is over this get an access copy; JPEG 2000 always. */
+  ACCESS_COPY_MIN_SIDE: 4096,
+  /** JPEG quality of an access copy's tiles: visually lossless. */
+  ACCESS_COPY_QUALITY: 90,
+  ACCESS_COPY_TILE: 256,
+  ACCESS_COPY_WORK_DIR: '/tmp/recto-copies',
   JPEG_QUALITY: 85,
   WEBP_QUALITY: 80,
   WEBP_EFFORT: 2,
@@ -106,6 +112,8 @@ export interface Config {
     readonly encode: EncodeConfig;
   };
   readonly sourceCache: { readonly dir: string; readonly maxBytes: number };
+  /** Access copies: which masters get one, what it is made of, where it is written before upload. */
+  readonly accessCopy: { readonly minSide: number; readonly quality: number; readonly tile: 256 | 512; readonly workDir: string };
   /**
    * New renders per caller and minute (0: no limit), counted in the DynamoDB table when one is
    * named, else in this process.
@@ -184,6 +192,12 @@ export function loadConfig(env: Env): Config {
     sourceCache: {
       dir: read.string('SOURCE_CACHE_DIR', DEFAULTS.SOURCE_CACHE_DIR),
       maxBytes: read.integer('SOURCE_CACHE_MAX_BYTES', DEFAULTS.SOURCE_CACHE_MAX_BYTES, 0, 10 * 1024 ** 3),
+    },
+    accessCopy: {
+      minSide: read.integer('ACCESS_COPY_MIN_SIDE', DEFAULTS.ACCESS_COPY_MIN_SIDE, 256, 1_000_000),
+      quality: read.integer('ACCESS_COPY_QUALITY', DEFAULTS.ACCESS_COPY_QUALITY, 50, 100),
+      tile: read.choice('ACCESS_COPY_TILE', ['256', '512'], String(DEFAULTS.ACCESS_COPY_TILE) as '256' | '512') === '512' ? 512 : 256,
+      workDir: read.string('ACCESS_COPY_WORK_DIR', DEFAULTS.ACCESS_COPY_WORK_DIR),
     },
     renderRate: {
       perMinute: read.integer('RENDER_RATE_PER_MINUTE', DEFAULTS.RENDER_RATE_PER_MINUTE, 0, 1_000_000),

@@ -9,8 +9,9 @@
  *   job: { id, userArguments? }, tasks: [{ taskId, s3Key, s3BucketArn | s3Bucket }] }` →
  *   `{ invocationSchemaVersion, treatMissingKeysAs, invocationId, results: [{ taskId, resultCode, resultString }] }`.
  *   Manifest keys arrive URL-encoded and are mapped to identifiers through SOURCE_KEY_TEMPLATE.
- *   Schema 2.0 jobs may pass `userArguments`: `tiles`, `sizes`, `force` ("true"/"false"),
- *   `presets` (comma-separated), `api` ("2", "3", "both"); without any, tiles and sizes.
+ *   Schema 2.0 jobs may pass `userArguments`: `tiles`, `sizes`, `force`, `ingest` ("true"/"false"),
+ *   `presets` (comma-separated), `api` ("2", "3", "both"); without any, tiles and sizes. With
+ *   `ingest` alone, each master's access copy is built (a whole bucket converted by a fleet).
  * - A PrewarmMessage invoked directly (`aws lambda invoke`): answered with its report.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -197,7 +198,7 @@ function summary(report: ImageReport): string {
 }
 
 /** The arguments a schema 2.0 job may give, all strings: the message's fields but `identifier` and `paths`. */
-const USER_ARGUMENTS = ['tiles', 'sizes', 'force', 'presets', 'api'] as const;
+const USER_ARGUMENTS = ['tiles', 'sizes', 'force', 'presets', 'api', 'ingest'] as const;
 
 /** What stands for each task's identifier while the job's arguments are read: one request serves every task. */
 const EVERY_TASK = 'userArguments';
@@ -215,8 +216,8 @@ export function userArgumentsRequest(args: Readonly<Record<string, unknown>> | u
     const converted = name === 'presets' ? presetList(value) : name === 'api' ? value : flag(name, value);
     if (converted !== undefined) fields[name] = converted;
   }
-  const { tiles, sizes, force, presets, api } = parsePrewarmMessage({ ...fields, identifier: EVERY_TASK });
-  return { ...defined('tiles', tiles), ...defined('sizes', sizes), ...defined('force', force), ...defined('presets', presets), ...defined('api', api) };
+  const { tiles, sizes, force, presets, api, ingest } = parsePrewarmMessage({ ...fields, identifier: EVERY_TASK });
+  return { ...defined('tiles', tiles), ...defined('sizes', sizes), ...defined('force', force), ...defined('presets', presets), ...defined('api', api), ...defined('ingest', ingest) };
 }
 
 /** "true" or "false" (or the boolean itself) as a boolean. */

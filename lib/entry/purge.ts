@@ -1,19 +1,29 @@
 /**
  * The purge function's entry: S3 event notifications of the source bucket in, each changed
- * source's derivatives and record deleted. Built lazily at the first event (the cold start), from
- * the configuration, with storage only: no renderer, no sharp in this bundle. A storage failure
- * throws, so Lambda retries the event.
+ * source's derivatives, record and access copies deleted; a created (or replaced) source then
+ * gets an `ingest` job on the pre-warm queue, so its access copy is built without anyone asking.
+ * Built lazily at the first event (the cold start), from the configuration, with storage and the
+ * queue only: no renderer, no sharp in this bundle. A storage or queue failure throws, so Lambda
+ * retries the event (purging twice is harmless).
  */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { getConfig } from '../config.js';
 import { expected } from '../errors.js';
+import { QueueSender } from '../queue/index.js';
 import { purgeChanges, type PurgeDeps, type PurgeOutcome, type SourceChange } from '../service/purge.js';
 import { decodeEventKey } from '../store/index.js';
 import { createStorage } from './storage.js';
 
 export type PurgeHandler = (event: unknown) => Promise<{ readonly purged: readonly PurgeOutcome[] }>;
 
-export type PurgeWorker = PurgeDeps & { readonly sourceBucket: string; readonly keyTemplate: string; readonly logger?: Pick<Logger, 'info'> };
+export type PurgeWorker = PurgeDeps & {
+  readonly sourceBucket: string;
+  readonly keyTemplate: string;
+  readonly logger?: Pick<Logger, 'info'>;
+  /** Where created sources' `ingest` jobs go (PREWARM_QUEUE_URL); none: no copies are queued. */
+  readonly queue?: Pick<QueueSender, 'send'>;
+};
 
 /** One object an S3 event notification is about. */
 export interface NotifiedChange extends SourceChange {
@@ -47,9 +57,11 @@ export function createPurgeHandler(make: () => PurgeWorker = defaultPurgeWorker)
   let deps: PurgeWorker | undefined;
   return async (event) => {
     deps ??= make();
-    const purged = await purgeChanges(deps, sourceChanges(event));
-    for (const outcome of purged) {
+    const changes = sourceChanges(event);
+    const purged = await purgeChanges(deps, changes);
+    for (const [i, outcome] of purged.entries()) {
       deps.logger?.info(outcome.identifier === undefined ? 'Not a source key: nothing to purge' : 'Purged', { ...outcome });
+      if (outcome.identifier !== undefined && changes[i]?.eventName.startsWith('ObjectCreated') === true) await deps.queue?.send({ identifier: outcome.identifier, ingest: true });
     }
     return { purged };
   };
@@ -64,5 +76,6 @@ function defaultPurgeWorker(): PurgeWorker {
     sourceBucket: config.sourceBucket,
     keyTemplate: config.sourceKeyTemplate,
     logger,
+    ...(config.prewarmQueueUrl === undefined ? {} : { queue: new QueueSender(new SQSClient({}), config.prewarmQueueUrl) }),
   };
 }

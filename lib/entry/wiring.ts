@@ -106,7 +106,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       lifetimes: { limits: config.limits, tileSize: config.tileSize, presets },
     },
     now,
-    new SourceRanges(sources),
+    new SourceRanges(),
   );
   const queue = config.prewarmQueueUrl === undefined ? undefined : new QueueSender(overrides.sqs ?? new SQSClient({}), config.prewarmQueueUrl);
   const renderBudget = overrides.renderBudget ?? chooseRenderBudget(config.renderRate, logger, now);
@@ -157,7 +157,7 @@ function chooseDeferrer(queue: QueueSender | undefined, deferral: ServiceOverrid
   if (mode === 'never') return undefined;
   if (mode === 'background') {
     return new BackgroundDeferrer((error, job) => {
-      logger.error('Deferred render failed', { error, identifier: job.identifier, path: job.path });
+      logger.error('path' in job ? 'Deferred render failed' : 'Access copy failed', { error, identifier: job.identifier, ...('path' in job ? { path: job.path } : {}) });
     });
   }
   if (queue === undefined) {

@@ -78,6 +78,19 @@ export function recordKey(identifier: string, prefix: string): string {
   return `${recordPrefix(identifier, prefix)}source.json`;
 }
 
+/** The folder of one identifier's access copies (purged with its derivatives). */
+export function accessCopyPrefix(identifier: string, prefix: string): string {
+  return `${internalPrefix('access', prefix)}${encodeIdentifier(identifier)}/`;
+}
+
+/**
+ * The key of the access copy made from one version of a master, named by that version's ETag:
+ * a replaced master never finds a copy of the old one under its own name.
+ */
+export function accessCopyKey(identifier: string, masterEtag: string, prefix: string): string {
+  return `${accessCopyPrefix(identifier, prefix)}${encodeURIComponent(masterEtag.replace(/"/g, ''))}.tif`;
+}
+
 /**
  * The canonical URL for `Link: <…>;rel="canonical"`.
  * @param serviceBase the base URL including the version prefix, e.g. `https://x/iiif/3`

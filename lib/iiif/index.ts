@@ -3,7 +3,7 @@ export * from './types.js';
 export { parseImageRequest, parseImagePath, parseRotation, parseQualityFormat, type ImagePathSegments } from './parse.js';
 export { resolve } from './resolve.js';
 export {
-  canonicalPath, canonicalUrl, storageKey, keyPath, identifierPrefix, recordKey, recordPrefix, internalPrefix, formatRotation,
+  canonicalPath, canonicalUrl, storageKey, keyPath, identifierPrefix, recordKey, recordPrefix, internalPrefix, accessCopyKey, accessCopyPrefix, formatRotation,
   INTERNAL_ROOT, INTERNAL_AREAS, type InternalArea,
 } from './canonical.js';
 export { decodeIdentifier, encodeIdentifier, MAX_IDENTIFIER_BYTES } from './identifier.js';

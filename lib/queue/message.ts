@@ -1,7 +1,9 @@
 /**
- * The pre-warm queue's message: one image, and what to render for it. Sent by `npm run prewarm
- * -- --queue`, and by the IIIF function when it defers a render too long for a request. With
- * none of `paths`, `presets`, `tiles` or `sizes`, the worker renders the tiles and sizes.
+ * The pre-warm queue's message: one image, and what to make for it: its access copy (`ingest`),
+ * derivatives, or both (the copy first). Sent by `npm run prewarm -- --queue`, `npx recto ingest
+ * --queue`, the purge function after an upload (ingest), and the IIIF function when it defers a
+ * render too long for a request or asks for a master's copy. With none of `ingest`, `paths`,
+ * `presets`, `tiles` or `sizes`, the worker renders the tiles and sizes.
  */
 import { RectoError, expected } from '../errors.js';
 
@@ -23,9 +25,11 @@ export interface PrewarmMessage {
   readonly api?: ApiChoice;
   /** Render again even when the derivative exists. */
   readonly force?: boolean;
+  /** Build the master's access copy first, when it needs one and has none. */
+  readonly ingest?: boolean;
 }
 
-const FIELDS = ['identifier', 'paths', 'presets', 'tiles', 'sizes', 'api', 'force'] as const;
+const FIELDS = ['identifier', 'paths', 'presets', 'tiles', 'sizes', 'api', 'force', 'ingest'] as const;
 /** SQS allows 256 KiB a message; anything near that is not a pre-warm request. */
 const MAX_LIST = 10_000;
 
@@ -47,7 +51,7 @@ export function parsePrewarmMessage(body: unknown): PrewarmMessage {
   const fields = value as Record<string, unknown>;
   const unknown = Object.keys(fields).find((key) => !(FIELDS as readonly string[]).includes(key));
   if (unknown !== undefined) throw invalid(`only the fields ${FIELDS.join(', ')}`, 'the message', unknown);
-  const { identifier, paths, presets, tiles, sizes, api, force } = fields;
+  const { identifier, paths, presets, tiles, sizes, api, force, ingest } = fields;
   if (typeof identifier !== 'string' || identifier === '') throw invalid('a non-empty string', 'identifier', show(identifier));
   return {
     identifier,
@@ -56,6 +60,7 @@ export function parsePrewarmMessage(body: unknown): PrewarmMessage {
     ...optionalBoolean('tiles', tiles),
     ...optionalBoolean('sizes', sizes),
     ...optionalBoolean('force', force),
+    ...optionalBoolean('ingest', ingest),
     ...(api === undefined ? {} : { api: apiValue(api) }),
   };
 }
@@ -75,7 +80,7 @@ function optionalList<K extends 'paths' | 'presets'>(name: K, value: unknown): {
   return { [name]: list } as { [P in K]: readonly string[] };
 }
 
-function optionalBoolean<K extends 'tiles' | 'sizes' | 'force'>(name: K, value: unknown): { [P in K]?: boolean } {
+function optionalBoolean<K extends 'tiles' | 'sizes' | 'force' | 'ingest'>(name: K, value: unknown): { [P in K]?: boolean } {
   if (value === undefined) return {};
   if (typeof value !== 'boolean') throw invalid('true or false', name, show(value));
   return { [name]: value } as { [P in K]: boolean };

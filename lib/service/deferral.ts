@@ -4,7 +4,7 @@
  */
 import { UnavailableError } from '../errors.js';
 import type { QueueSender } from '../queue/index.js';
-import type { DeferredRender, Deferrer } from './images.js';
+import type { DeferredJob, Deferrer } from './images.js';
 
 /** How long a client waits after the queue failed: SQS outages are short, renders are long. */
 export const QUEUE_RETRY_AFTER_SECONDS = 5;
@@ -23,9 +23,9 @@ export class QueueDeferrer implements Deferrer {
    * @throws UnavailableError RENDER_QUEUE_UNAVAILABLE (503) when SQS refuses or cannot be
    *   reached: the client retries, rather than getting a 500 for a fault of the queue.
    */
-  async defer(job: DeferredRender): Promise<void> {
+  async defer(job: DeferredJob): Promise<void> {
     try {
-      await this.queue.send({ identifier: job.identifier, paths: [job.path] });
+      await this.queue.send('path' in job ? { identifier: job.identifier, paths: [job.path] } : { identifier: job.identifier, ingest: true });
     } catch (error) {
       throw new UnavailableError(
         'RENDER_QUEUE_UNAVAILABLE',
@@ -38,9 +38,9 @@ export class QueueDeferrer implements Deferrer {
 }
 
 export class BackgroundDeferrer implements Deferrer {
-  constructor(private readonly onError: (error: unknown, job: DeferredRender) => void) {}
+  constructor(private readonly onError: (error: unknown, job: DeferredJob) => void) {}
 
-  defer(job: DeferredRender, work: () => Promise<unknown>): Promise<void> {
+  defer(job: DeferredJob, work: () => Promise<unknown>): Promise<void> {
     work().catch((error: unknown) => {
       this.onError(error, job);
     });

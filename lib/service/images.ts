@@ -11,7 +11,7 @@ import type { DerivativeStore, PresignedUrl } from '../store/index.js';
 import type { Producer, RenderEngine, Stored } from './produce.js';
 import { budgetCaller, type RenderBudget } from './render-budget.js';
 import { SingleFlight } from './single-flight.js';
-import type { SourceRecord, SourceRecords } from './source-records.js';
+import { probeOf, type SourceRecord, type SourceRecords } from './source-records.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** A render too long for a request, handed to someone who has the time. */
@@ -21,8 +21,16 @@ export interface DeferredRender {
   readonly path: string;
 }
 
+/** The access copy of a master, to be built by someone who has the time. */
+export interface DeferredCopy {
+  readonly identifier: string;
+  readonly copy: true;
+}
+
+export type DeferredJob = DeferredRender | DeferredCopy;
+
 export interface Deferrer {
-  defer(job: DeferredRender, work: () => Promise<unknown>): Promise<void>;
+  defer(job: DeferredJob, work: () => Promise<unknown>): Promise<void>;
 }
 
 /** What one request did, for its log line and metrics. Filled in as the request goes. */
@@ -51,6 +59,8 @@ export interface ImageServiceOptions {
   readonly budgetSeconds: number;
   /** New renders per caller and minute (RENDER_RATE_PER_MINUTE); none means no limit. */
   readonly renderBudget?: RenderBudget;
+  /** Asks for the access copy of a master that needs one, on a miss (lib/service/access-copies.ts). */
+  readonly copies?: { request(record: SourceRecord, deferrer: Deferrer | undefined): void };
 }
 
 export interface ImageContext {
@@ -131,7 +141,8 @@ export class ImageService {
 
   async #image(request: ImageRequest, record: SourceRecord, context: ImageContext): Promise<ImageAnswer> {
     const { trace } = context;
-    const plan = resolve(request, record.probe, this.options.limits);
+    const probe = probeOf(record);
+    const plan = resolve(request, probe, this.options.limits);
     const key = storageKey(plan, this.options.prefix);
     trace.key = key;
     // Signing needs no answer from S3: it runs beside the HEAD, so a hit costs one round trip.
@@ -147,11 +158,14 @@ export class ImageService {
     }
     trace.cache = 'miss';
     context.authorizeRender();
+    // A master that is not a tiled pyramid gets its access copy built once, in the background;
+    // this render goes on from the master (a JPEG 2000 one only for what a reduced decode makes).
+    this.options.copies?.request(record, this.deferrer);
     // What this process could not hold is refused before anything is spent or handed on.
-    assertRenderMemory(plan, record.probe, this.options.memoryBudgetBytes);
+    assertRenderMemory(plan, probe, this.options.memoryBudgetBytes);
     // A new render spends the caller's budget; joining one in flight, or one handed on, does not.
     if (!this.#renders.has(key) && this.#deferred.get(key) === undefined) await this.#spend(context.caller);
-    const estimate = this.engine.estimateRenderSeconds(plan, record.probe);
+    const estimate = this.engine.estimateRenderSeconds(plan, probe);
     // Too long for any request, or for the time this invocation has left: go asynchronous now
     // rather than start a render the gateway or the platform would cut short.
     if (this.deferrer !== undefined && (estimate > this.options.budgetSeconds || estimate > this.#secondsLeft(context.deadline))) {

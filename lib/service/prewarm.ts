@@ -14,10 +14,11 @@ import { RectoError, UnavailableError } from '../errors.js';
 import { identifierPrefix } from '../iiif/index.js';
 import type { PrewarmMessage } from '../queue/index.js';
 import type { DerivativeStore } from '../store/index.js';
+import type { AccessCopies, CopyOutcome } from './access-copies.js';
 import type { Producer } from './produce.js';
 import { planJobs, type Job, type Unavailable } from './prewarm-jobs.js';
 import { selectPresets, type Preset, type Presets } from './presets.js';
-import type { SourceRecord, SourceRecords } from './source-records.js';
+import { probeOf, type SourceRecord, type SourceRecords } from './source-records.js';
 
 /** What the runner needs (the wiring's Services has it all; tests replace parts). */
 export interface PrewarmDeps {
@@ -25,6 +26,8 @@ export interface PrewarmDeps {
   readonly records: Pick<SourceRecords, 'withCurrent'>;
   readonly derivatives: Pick<DerivativeStore, 'list'>;
   readonly producer: Pick<Producer, 'produce' | 'options'>;
+  /** Builds access copies for messages that ask for one (`ingest`). */
+  readonly copies?: Pick<AccessCopies, 'ensure'>;
 }
 
 /** How one derivative ended. */
@@ -71,6 +74,8 @@ export interface ImageReport {
   readonly pending?: readonly string[];
   /** When the image as a whole failed. */
   readonly error?: JobFailure;
+  /** What became of the master's access copy, when the request asked for it (`ingest`). */
+  readonly copy?: CopyOutcome;
 }
 
 export class Prewarmer {
@@ -90,11 +95,18 @@ export class Prewarmer {
     const presets = selectPresets(this.presets, request.presets ?? []);
     // --force plans from a record built afresh, as a replaced source would need.
     const recordOptions = { fresh: request.force === true, persist: options.dryRun !== true };
+    const base = { identifier, planned: 0, rendered: 0, skipped: 0, failed: [], unavailable: [], bytes: 0 };
+    let copy: CopyOutcome | undefined;
     try {
-      return await this.deps.records.withCurrent(identifier, recordOptions, (record) => this.#attempt(record, request, presets, options, started));
+      // The copy first: the derivatives that follow are rendered from it.
+      if (request.ingest === true && options.dryRun !== true && this.deps.copies !== undefined) copy = (await this.deps.copies.ensure(identifier)).outcome;
+      const rendering = hasDerivatives(request);
+      const report = rendering
+        ? await this.deps.records.withCurrent(identifier, recordOptions, (record) => this.#attempt(record, request, presets, options, started))
+        : { ...base, status: 'done' as const, ms: this.now() - started };
+      return copy === undefined ? report : { ...report, copy };
     } catch (error) {
-      const base = { identifier, planned: 0, rendered: 0, skipped: 0, failed: [], unavailable: [], bytes: 0 };
-      return { ...base, status: 'failed', ms: this.now() - started, error: failure(identifier, error) };
+      return { ...base, status: 'failed', ms: this.now() - started, error: failure(identifier, error), ...(copy === undefined ? {} : { copy }) };
     }
   }
 
@@ -104,7 +116,7 @@ export class Prewarmer {
     const force = request.force === true;
     const { config } = this.deps;
     const plan = planJobs(
-      { identifier, source: record.probe, limits: config.limits, tileSize: config.tileSize, prefix: config.derivativePrefix },
+      { identifier, source: probeOf(record), limits: config.limits, tileSize: config.tileSize, prefix: config.derivativePrefix },
       {
         tiles: request.tiles === true,
         sizes: request.sizes === true,
@@ -191,7 +203,11 @@ export function failure(key: string, error: unknown): JobFailure {
 
 /** The request of a PrewarmMessage-shaped job, with defaults: tiles and sizes when nothing is named. */
 export function withDefaults(request: PrewarmMessage): PrewarmMessage {
-  const named = request.tiles === true || request.sizes === true || (request.presets?.length ?? 0) > 0 || (request.paths?.length ?? 0) > 0;
-  return named ? request : { ...request, tiles: true, sizes: true };
+  return hasDerivatives(request) || request.ingest === true ? request : { ...request, tiles: true, sizes: true };
+}
+
+/** Whether a request names derivatives to make (an `ingest`-only one does not). */
+function hasDerivatives(request: PrewarmMessage): boolean {
+  return request.tiles === true || request.sizes === true || (request.presets?.length ?? 0) > 0 || (request.paths?.length ?? 0) > 0;
 }
 

@@ -7,9 +7,9 @@
 import type { Plan } from '../iiif/index.js';
 import type { BatchHandlers, BatchInput, BatchItem, BatchRenderOptions, RenderInput, RenderOptions, RenderResult, SourceProbe } from '../render/index.js';
 import type { DerivativeStore, SourceStore } from '../store/index.js';
-import type { SourceRanges } from './source-ranges.js';
+import { sourceTarget, storedTarget, type SourceRanges } from './source-ranges.js';
 import { derivativeLifetime, type LifetimeRules } from './lifetime.js';
-import { fromJson, obtainCounted, type RecordStats, type SourceRecord } from './source-records.js';
+import { fromJson, obtainCounted, probeOf, type RecordStats, type SourceRecord } from './source-records.js';
 
 /** The render engine as the service sees it: lib/render, loaded on first use (tests wrap it). */
 export interface RenderEngine {
@@ -64,7 +64,7 @@ export interface ProduceOptions {
 export class Producer {
   constructor(
     private readonly sources: SourceStore,
-    private readonly derivatives: Pick<DerivativeStore, 'put'>,
+    private readonly derivatives: Pick<DerivativeStore, 'put' | 'readRange'>,
     private readonly engine: RenderEngine,
     readonly options: ProducerOptions,
     private readonly now: () => number = Date.now,
@@ -102,10 +102,11 @@ export class Producer {
   async produce(record: SourceRecord, items: readonly ProduceItem[], options: ProduceOptions = {}): Promise<void> {
     const source = fromJson(record.source);
     const open = await this.#input(record, options.trace);
+    const probe = probeOf(record);
     const replace = options.replace ?? new Set<string>();
     await this.engine.renderBatch(
       { open },
-      record.probe,
+      probe,
       items,
       {
         encode: this.options.render.encode,
@@ -117,7 +118,7 @@ export class Producer {
         single: async (plan) => {
           const input = await open();
           const started = this.now();
-          const result = await this.engine.render(input, plan, record.probe, {
+          const result = await this.engine.render(input, plan, probe, {
             ...this.options.render,
             ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
           });
@@ -126,7 +127,7 @@ export class Producer {
         },
         rendered: async (item, result) => {
           const started = this.now();
-          const lifetime = this.options.lifetimes === undefined ? 'long' : derivativeLifetime(item.plan, record.probe, this.options.lifetimes);
+          const lifetime = this.options.lifetimes === undefined ? 'long' : derivativeLifetime(item.plan, probe, this.options.lifetimes);
           const stored = await this.derivatives.put(item.key, result.data, { contentType: result.contentType, sourceEtag: source.etag, replace: replace.has(item.key), lifetime });
           if (options.trace !== undefined) options.trace.uploadMs = this.now() - started;
           options.stored?.(item, stored, result.data.length);
@@ -139,15 +140,20 @@ export class Producer {
   }
 
   /**
-   * How renders of this record open the master: by ranges when it is a tiled TIFF the tile
-   * decoder reads (only the tiles under each region are fetched), else as a whole file from the
-   * /tmp cache, fetched here so that a source that cannot be obtained fails before any render,
-   * and obtained again before each decode (a cache hit, which keeps it from eviction mid-run).
+   * How renders of this record open their pixels: by ranges from its access copy when it has one,
+   * or from the master when it is read by ranges itself (only the tiles under each region are
+   * fetched); else the master as a whole file from the /tmp cache, fetched here so that a source
+   * that cannot be obtained fails before any render, and obtained again before each decode (a
+   * cache hit, which keeps it from eviction mid-run).
    */
   async #input(record: SourceRecord, trace: ProduceTrace | undefined): Promise<() => Promise<RenderInput>> {
     const source = fromJson(record.source);
-    if (record.probe.tiff !== undefined && this.ranges !== undefined) {
-      const ranged = { read: this.ranges.reader(record.identifier, source, trace) };
+    const target = this.ranges === undefined ? undefined
+      : record.copy !== undefined ? storedTarget(this.derivatives, record.copy)
+      : record.probe.tiff !== undefined ? sourceTarget(this.sources, record.identifier, source)
+      : undefined;
+    if (target !== undefined && this.ranges !== undefined) {
+      const ranged = { read: this.ranges.reader(target, trace) };
       return () => Promise.resolve(ranged);
     }
     const obtain = (): Promise<string> => obtainCounted(this.sources, source, trace);

@@ -1,11 +1,11 @@
 /**
- * Purge: delete every derivative of an identifier and its source record (everything under its
- * prefix in the derivative bucket, and its record's folder, page by page), when its source
- * changes or goes. Driven by S3 event notifications of the source bucket (the purge function)
+ * Purge: delete every derivative of an identifier, its source record and its access copies
+ * (everything under its prefix in the derivative bucket, and its folders under the internal
+ * root, page by page), when its source changes or goes. Driven by S3 event notifications of the source bucket (the purge function)
  * and by `npm run purge -- ID…`.
  * No sharp here: the purge function's bundle carries none.
  */
-import { identifierPrefix, recordPrefix } from '../iiif/index.js';
+import { accessCopyPrefix, identifierPrefix, recordPrefix } from '../iiif/index.js';
 import { identifierFromKey, type DerivativeStore } from '../store/index.js';
 
 export interface PurgeDeps {
@@ -16,12 +16,12 @@ export interface PurgeDeps {
 }
 
 /**
- * The prefixes that hold everything of one identifier: its derivatives, then the folder of its
- * source record under the internal root. Neither can reach another identifier's objects or
- * anything else internal (see INTERNAL_ROOT in lib/iiif).
+ * The prefixes that hold everything of one identifier: its derivatives, its access copies, then
+ * the folder of its source record under the internal root. None can reach another identifier's
+ * objects or anything else internal (see INTERNAL_ROOT in lib/iiif).
  */
 export function purgePrefixes(identifier: string, prefix: string): readonly string[] {
-  return [identifierPrefix(identifier, prefix), recordPrefix(identifier, prefix)];
+  return [identifierPrefix(identifier, prefix), accessCopyPrefix(identifier, prefix), recordPrefix(identifier, prefix)];
 }
 
 /**

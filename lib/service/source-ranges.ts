@@ -6,7 +6,7 @@
  * level's tile-offset arrays (neighbouring tiles share them), ICC profiles and hot tiles.
  */
 import type { ReadRange } from '../render/tiff/ranges.js';
-import type { SourceObject, SourceStore } from '../store/index.js';
+import type { DerivativeStore, SourceObject, SourceStore } from '../store/index.js';
 import type { RecordStats } from './source-records.js';
 
 export const SOURCE_RANGE_DEFAULTS = {
@@ -18,16 +18,34 @@ export const SOURCE_RANGE_DEFAULTS = {
   bypassBytes: 512 * 1024,
 } as const;
 
-export type RangeReaderSource = Pick<SourceStore, 'readRange'>;
+/** One version of one object whose ranges are read: a master, or an access copy. */
+export interface RangeTarget {
+  /** Names the object in the cache (with the ETag). */
+  readonly key: string;
+  readonly etag: string;
+  readonly bytes: number;
+  /** Bytes `start` to `endInclusive`, pinned to `etag`. */
+  fetch(start: number, endInclusive: number): Promise<Buffer>;
+}
+
+/** A master in the source bucket, by identifier. */
+export function sourceTarget(sources: Pick<SourceStore, 'readRange'>, identifier: string, object: SourceObject): RangeTarget {
+  return { key: object.key, etag: object.etag, bytes: object.bytes, fetch: (start, end) => sources.readRange(identifier, start, end, object.etag) };
+}
+
+/** An object of the derivative bucket (an access copy). */
+export function storedTarget(derivatives: Pick<DerivativeStore, 'readRange'>, object: { readonly key: string; readonly etag: string; readonly bytes: number }): RangeTarget {
+  return { key: `derivatives/${object.key}`, etag: object.etag, bytes: object.bytes, fetch: (start, end) => derivatives.readRange(object.key, start, end, object.etag) };
+}
 
 /**
- * A reader of `object`'s bytes, pinned to its ETag, that counts what it reads in `stats`; no
- * cache (for reads done once per version, like the structure).
+ * A reader of the target's bytes that counts what it reads in `stats` (as bytes read from
+ * storage for the request); no cache (for reads done once per version, like the structure).
  */
-export function countedReader(sources: RangeReaderSource, identifier: string, object: SourceObject, stats?: RecordStats): ReadRange {
+export function countedReader(target: RangeTarget, stats?: RecordStats): ReadRange {
   return async (offset, length) => {
     if (length === 0) return Buffer.alloc(0);
-    const bytes = await sources.readRange(identifier, offset, offset + length - 1, object.etag);
+    const bytes = await target.fetch(offset, offset + length - 1);
     if (stats !== undefined) stats.sourceBytesRead += bytes.length;
     return bytes;
   };
@@ -39,19 +57,17 @@ export class SourceRanges {
   readonly #pending = new Map<string, Promise<Buffer>>();
   #bytes = 0;
 
-  constructor(
-    private readonly sources: RangeReaderSource,
-    private readonly options: { readonly blockBytes: number; readonly budgetBytes: number; readonly bypassBytes: number } = SOURCE_RANGE_DEFAULTS,
-  ) {}
+  constructor(private readonly options: { readonly blockBytes: number; readonly budgetBytes: number; readonly bypassBytes: number } = SOURCE_RANGE_DEFAULTS) {}
 
   /** Bytes held now (for tests and metrics). */
   get cachedBytes(): number {
     return this.#bytes;
   }
 
-  /** A reader of `object` whose small reads go through the block cache; only storage reads are counted. */
-  reader(identifier: string, object: SourceObject, stats?: RecordStats): ReadRange {
-    const direct = countedReader(this.sources, identifier, object, stats);
+  /** A reader of the target whose small reads go through the block cache; only storage reads are counted. */
+  reader(target: RangeTarget, stats?: RecordStats): ReadRange {
+    const direct = countedReader(target, stats);
+    const object = target;
     return async (offset, length) => {
       if (length >= this.options.bypassBytes) return direct(offset, length);
       const size = this.options.blockBytes;
@@ -65,7 +81,7 @@ export class SourceRanges {
   }
 
   /** Blocks `first`..`last`, the missing ones fetched in as few reads as they are runs. */
-  async #blocksOf(object: SourceObject, first: number, last: number, direct: ReadRange): Promise<Buffer[]> {
+  async #blocksOf(object: RangeTarget, first: number, last: number, direct: ReadRange): Promise<Buffer[]> {
     const size = this.options.blockBytes;
     const found = new Map<number, Promise<Buffer>>();
     let run: number | undefined;
@@ -128,6 +144,6 @@ export class SourceRanges {
   }
 }
 
-function blockKey(object: SourceObject, index: number): string {
+function blockKey(object: RangeTarget, index: number): string {
   return `${object.key}\n${object.etag}\n${index}`;
 }

@@ -1,26 +1,46 @@
 /**
- * The source record: what Recto knows about a source (probe result + ETag), kept as a small JSON
- * object beside its derivatives and in warm-container memory, so info.json and cache hits never
- * read the source itself.
+ * The source record: what Recto knows about a source (probe result + ETag, and the access copy
+ * of that version when one was built), kept as a small JSON object beside its derivatives and in
+ * warm-container memory, so info.json and cache hits never read the source itself.
  */
 import { RectoError, SourceError, UnsupportedError } from '../errors.js';
-import { recordKey } from '../iiif/index.js';
+import { accessCopyKey, recordKey } from '../iiif/index.js';
 import type { SourceProbe } from '../render/index.js';
 import { isTiffHead, isTiffName } from '../render/sniff.js';
 import type { ReadRange } from '../render/tiff/ranges.js';
 import type { DerivativeStore, SourceObject, SourceStore } from '../store/index.js';
 import { SingleFlight } from './single-flight.js';
-import { countedReader } from './source-ranges.js';
+import { countedReader, sourceTarget, storedTarget } from './source-ranges.js';
 import { TtlCache } from './ttl-cache.js';
 
-/** 2: tiled TIFF masters carry their structure (probe.tiff) and are read by ranges. */
+/**
+ * 2: tiled TIFF masters carry their structure (probe.tiff) and are read by ranges; a record may
+ * name the master's access copy.
+ */
 export const RECORD_SCHEMA = 2;
 
 export interface SourceRecord {
   readonly schema: typeof RECORD_SCHEMA;
   readonly identifier: string;
   readonly source: SourceObjectJson;
+  /** The master as probed. */
   readonly probe: SourceProbe;
+  /** The access copy made from this version of the master, when there is one. */
+  readonly copy?: AccessCopyRecord;
+}
+
+/** An access copy: a tiled pyramidal TIFF in the derivative bucket, read by ranges. */
+export interface AccessCopyRecord {
+  readonly key: string;
+  readonly etag: string;
+  readonly bytes: number;
+  /** The copy described from its directories (probe.tiff is set). */
+  readonly probe: SourceProbe;
+}
+
+/** What renders, info.json and planning read: the access copy when there is one, else the master. */
+export function probeOf(record: SourceRecord): SourceProbe {
+  return record.copy?.probe ?? record.probe;
 }
 
 /** SourceObject as stored in JSON (dates as ISO strings). */
@@ -40,7 +60,7 @@ export type RangedProber = (read: ReadRange, bytes: number) => Promise<SourcePro
 export interface Probers {
   /** A whole source, as a file path or its bytes (lib/render's probe). */
   readonly whole: Prober;
-  /** A TIFF by ranges; without it every source is probed whole. */
+  /** A TIFF by ranges; without it every source is probed whole, and access copies are not looked for. */
   readonly ranged?: RangedProber;
 }
 
@@ -127,6 +147,19 @@ export class SourceRecords {
     }
   }
 
+  /**
+   * Record that an access copy of the master's current version exists: the stored record (and
+   * this container's) names it from now on. Other warm containers see it within MEMORY_TTL_MS.
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async attachCopy(record: SourceRecord, copy: AccessCopyRecord): Promise<SourceRecord> {
+    const updated: SourceRecord = { ...record, copy };
+    await this.derivatives.putJson(recordKey(record.identifier, this.prefix), updated);
+    this.#unstored.delete(record.identifier);
+    this.#memory.set(record.identifier, updated);
+    return updated;
+  }
+
   /** Forget an identifier held in memory (after a purge). */
   forget(identifier: string): void {
     this.#memory.delete(identifier);
@@ -136,11 +169,14 @@ export class SourceRecords {
   async #build(identifier: string, stats: RecordStats | undefined, persist: boolean): Promise<SourceRecord> {
     const object = await this.sources.head(identifier);
     const probe = await this.#probe(identifier, object, stats);
+    // A master read by ranges needs no copy; any other may have one, named by its ETag.
+    const copy = probe.tiff === undefined ? await this.findCopy(identifier, object, stats) : undefined;
     const record: SourceRecord = {
       schema: RECORD_SCHEMA,
       identifier,
       source: toJson(object),
       probe,
+      ...(copy === undefined ? {} : { copy }),
     };
     if (persist) {
       await this.derivatives.putJson(recordKey(identifier, this.prefix), record);
@@ -184,11 +220,27 @@ export class SourceRecords {
     return whole(await obtainCounted(this.sources, object, stats));
   }
 
+  /**
+   * The access copy of this version of the master, described from its directories, if it was
+   * built (and this reader can read it).
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async findCopy(identifier: string, object: SourceObject, stats?: RecordStats): Promise<AccessCopyRecord | undefined> {
+    const describeTiff = this.#probers.ranged;
+    if (describeTiff === undefined) return undefined;
+    const key = accessCopyKey(identifier, object.etag, this.prefix);
+    const stored = await this.derivatives.describe(key);
+    if (stored === undefined) return undefined;
+    const probe = await describeTiff(countedReader(storedTarget(this.derivatives, { key, ...stored }), stats), stored.bytes);
+    // A copy this reader cannot read is no copy: renders go on from the master.
+    return probe === undefined ? undefined : { key, ...stored, probe };
+  }
+
   /** A tiled TIFF described from its directories alone; undefined sends it to the whole-file probe. */
   async #describeByRanges(identifier: string, object: SourceObject, stats?: RecordStats): Promise<SourceProbe | undefined> {
     if (this.#probers.ranged === undefined) return undefined;
     try {
-      return await this.#probers.ranged(countedReader(this.sources, identifier, object, stats), object.bytes);
+      return await this.#probers.ranged(countedReader(sourceTarget(this.sources, identifier, object), stats), object.bytes);
     } catch (error) {
       // Directories this reader finds wrong or cannot use: libvips, reading the whole file, says
       // what it makes of them (it is the judge of a source's readability either way).

@@ -11,13 +11,16 @@
  *   while (browsers and CDNs can cache the redirect), and says how long that URL stays valid.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { UnavailableError, expected } from '../errors.js';
 import { listObjects, listPage, type ListingOptions } from './listing.js';
+import { getRange } from './ranges.js';
 import { consoleStoreLogger, type StoreLogger } from './logger.js';
 import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
-import { collect, readableOf } from './sources.js';
+import { collect, readableOf } from './streams.js';
 
 export const DERIVATIVE_DEFAULTS = {
   cacheControl: 'public, max-age=31536000, immutable',
@@ -124,6 +127,74 @@ export class DerivativeStore {
     } catch (error) {
       if (classifyS3Error(error) === 'not-found') return false;
       return this.#raise(error, 'HeadObject', key);
+    }
+  }
+
+  /**
+   * The ETag and size of a stored object, or undefined when there is none (HEAD).
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async describe(key: string): Promise<{ readonly etag: string; readonly bytes: number; readonly lastModified?: Date } | undefined> {
+    try {
+      const answer = await this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      if (answer.ETag === undefined || answer.ContentLength === undefined) return undefined;
+      return { etag: answer.ETag, bytes: answer.ContentLength, ...(answer.LastModified === undefined ? {} : { lastModified: answer.LastModified }) };
+    } catch (error) {
+      if (classifyS3Error(error) === 'not-found') return undefined;
+      return this.#raise(error, 'HeadObject', key);
+    }
+  }
+
+  /**
+   * Bytes `start` to `endInclusive` of a stored object (an access copy), pinned to `etag`.
+   * @throws UnavailableError SOURCE_CHANGED when it was replaced (its record is stale),
+   *   STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED; TypeError for a bad range.
+   */
+  readRange(key: string, start: number, endInclusive: number, etag: string): Promise<Buffer> {
+    return getRange(this.#s3, {
+      bucket: this.#bucket,
+      key,
+      start,
+      endInclusive,
+      etag,
+      changed: (cause) =>
+        new UnavailableError(
+          'SOURCE_CHANGED',
+          `${expected('the version of the stored object that was described', 'an access copy', 'a different ETag')}; retry after ${STORAGE_RETRY_AFTER_SECONDS.changed} s`,
+          STORAGE_RETRY_AFTER_SECONDS.changed,
+          cause === undefined ? {} : { cause },
+        ),
+      raise: (error) => this.#raise(error, 'GetObject', key),
+    });
+  }
+
+  /**
+   * Store a file (an access copy) under `key` unless something is already there: one PUT that
+   * streams it with its SHA-256 checksum, so the object is whole or absent. 'exists': another
+   * writer stored it first.
+   * @throws UnavailableError STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED.
+   */
+  async putFile(key: string, path: string, options: { readonly contentType: string }): Promise<'created' | 'exists'> {
+    const bytes = (await stat(path)).size;
+    const checksum = await fileSha256(path);
+    try {
+      await this.#s3.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: createReadStream(path),
+          ContentLength: bytes,
+          ContentType: options.contentType,
+          CacheControl: DERIVATIVE_DEFAULTS.cacheControl,
+          ChecksumSHA256: checksum,
+          IfNoneMatch: '*',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      const kind = classifyS3Error(error);
+      if (kind === 'precondition-failed' || (kind === 'conflict' && (await this.#appears(key)))) return 'exists';
+      return this.#raise(error, 'PutObject', key);
     }
   }
 
@@ -336,4 +407,11 @@ export class DerivativeStore {
 /** Base64 SHA-256, the form x-amz-checksum-sha256 takes. */
 function sha256(body: Buffer): string {
   return createHash('sha256').update(body).digest('base64');
+}
+
+/** The same, of a file, read once as a stream. */
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('base64');
 }

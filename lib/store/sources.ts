@@ -8,7 +8,7 @@
  * answer is checked as well (s3rver ignores If-Match): a source replaced while Recto reads it is a
  * SOURCE_CHANGED error, never a file mixing two versions.
  */
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +18,8 @@ import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Oper
 import { SourceCache, type ObtainedFile, type SourceCacheOptions, type SourceCacheStats } from './source-cache.js';
 import { ID_PLACEHOLDER, identifierFromKey, keyPrefix } from './key-template.js';
 import { listObjects } from './listing.js';
+import { getRange } from './ranges.js';
+import { readableOf } from './streams.js';
 
 /** One version of a source object, as HEAD describes it. */
 export interface SourceObject {
@@ -115,32 +117,17 @@ export class SourceStore {
    * @throws NotFoundError SOURCE_NOT_FOUND; UnavailableError SOURCE_CHANGED (the ETag moved) or
    *   STORAGE_UNAVAILABLE; StorageError STORAGE_MISCONFIGURED; TypeError for a bad range.
    */
-  async readRange(identifier: string, start: number, endInclusive: number, etag?: string): Promise<Buffer> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
-      throw new TypeError(expected('whole numbers with 0 <= start <= endInclusive', 'the byte range', `${start}-${endInclusive}`));
-    }
+  readRange(identifier: string, start: number, endInclusive: number, etag?: string): Promise<Buffer> {
     const key = this.keyFor(identifier);
-    const wanted = endInclusive - start + 1;
-    try {
-      const answer = await this.#s3.send(
-        new GetObjectCommand({
-          Bucket: this.#bucket,
-          Key: key,
-          Range: `bytes=${start}-${endInclusive}`,
-          ...(etag === undefined ? {} : { IfMatch: etag }),
-        }),
-      );
-      if (etag !== undefined && answer.ETag !== undefined && answer.ETag !== etag) {
-        readableOf(answer.Body).destroy();
-        throw sourceChanged(identifier);
-      }
-      const bytes = await collect(readableOf(answer.Body), wanted);
-      // More than asked for: s3rver answers "bytes=0-0" with the whole object.
-      return bytes.length > wanted ? bytes.subarray(0, wanted) : bytes;
-    } catch (error) {
-      if (classifyS3Error(error) === 'range-not-satisfiable') return Buffer.alloc(0);
-      return this.#raise(error, 'GetObject', key, identifier, etag !== undefined);
-    }
+    return getRange(this.#s3, {
+      bucket: this.#bucket,
+      key,
+      start,
+      endInclusive,
+      etag,
+      changed: (cause) => sourceChanged(identifier, cause),
+      raise: (error, pinned) => this.#raise(error, 'GetObject', key, identifier, pinned),
+    });
   }
 
   /**
@@ -247,30 +234,6 @@ function sourceChanged(identifier: string, cause?: unknown): UnavailableError {
     STORAGE_RETRY_AFTER_SECONDS.changed,
     cause === undefined ? {} : { cause },
   );
-}
-
-/** The SDK's body in Node is an http.IncomingMessage (a Readable); anything else is a bug. */
-export function readableOf(body: unknown): Readable {
-  if (body instanceof Readable) return body;
-  throw new TypeError(expected('a Node.js Readable', 'the GetObject body', typeof body));
-}
-
-/**
- * Read a stream into one Buffer. Stops reading (and destroys the stream) once it holds more than
- * `expectedBytes + slack`: a server that sends more than was asked for cannot fill memory.
- */
-export async function collect(stream: Readable, expectedBytes: number, slack = 64 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    total += chunk.length;
-    if (total > expectedBytes + slack) {
-      stream.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks, total);
 }
 
 function isErrnoCode(error: unknown, code: string): boolean {

@@ -376,10 +376,11 @@ describe('template.yaml IAM', () => {
     });
   });
 
-  it('lets the purge function list and delete derivatives only', () => {
+  it('lets the purge function list and delete derivatives, and queue access copies, only', () => {
     expect(grants('PurgeFunction')).toEqual({
       's3:DeleteObject': ['derivative objects'],
       's3:ListBucket': ['derivative bucket'],
+      'sqs:SendMessage': ['prewarm queue'],
     });
   });
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, afterEach, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../lib/errors.js';
 import { QueueSender, type PrewarmMessage } from '../../lib/queue/index.js';
 import { BackgroundDeferrer, QUEUE_RETRY_AFTER_SECONDS, QueueDeferrer } from '../../lib/service/deferral.js';
-import type { DeferredRender } from '../../lib/service/images.js';
+import type { DeferredJob, DeferredRender } from '../../lib/service/images.js';
 
 const ACCOUNT = '123456789012';
 const QUEUE_URL = `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/recto-prewarm`;
@@ -126,7 +126,7 @@ describe('BackgroundDeferrer', () => {
   it('reports a job whose work fails through its callback, with the error and the job', async () => {
     // Prepare
     const job = pending();
-    const reported = new Promise<[unknown, DeferredRender]>((resolve) => {
+    const reported = new Promise<[unknown, DeferredJob]>((resolve) => {
       void new BackgroundDeferrer((error, failed) => {
         resolve([error, failed]);
       }).defer(JOB, job.work);

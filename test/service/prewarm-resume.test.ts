@@ -122,6 +122,7 @@ describe('resuming a pre-warm', () => {
     const flaky = {
       list: (prefix: string) => store.list(prefix),
       deletePrefix: (prefix: string) => store.deletePrefix(prefix),
+      readRange: (...args: Parameters<typeof store.readRange>) => store.readRange(...args),
       put: (...args: Parameters<typeof store.put>) => {
         puts += 1;
         if (puts % 3 === 0) return Promise.reject(new UnavailableError('STORAGE_UNAVAILABLE', 'Injected: storage is unavailable; retry after 1 s', 1));
