@@ -131,9 +131,8 @@ describe('a hit', () => {
     expect([within.trace.cache, after.trace.cache]).toEqual(['hit', 'hit']);
   });
 
-  // A key remembered as stored is re-set at every hit it answers from memory
-  // (lib/service/images.ts, line 136), so the 15 s window slides: a key asked for at least every
-  // 15 s is never checked again, even after a purge has deleted it.
+  // A hit answered from memory must not re-set the key's 15 s window: were it to slide, a key asked
+  // for at least every 15 s would never be checked again, even after a purge had deleted it.
   it('checks a remembered key again 15 seconds after it was seen stored, however often it was asked for meanwhile', async () => {
     // Prepare: a key seen stored at t = 0, asked for again at t = 14.999 s.
     const clock = manualClock();
