@@ -34,6 +34,13 @@ const SAMPLES_DIR = path.join(REPO_ROOT, 'samples');
 const NEWCOMER_VIEWPORT = { width: 1400, height: 1000 } as const;
 /** The manual whose OpenSeadragon page the test runs. */
 const VIEWERS_MANUAL = path.join(REPO_ROOT, 'docs', 'viewers.md');
+/**
+ * The Origin a page served from another origin than the stack's sends to storage: Recto's 302 to
+ * the embedded S3 is a second cross-origin hop, after which the browser sends `Origin: null`
+ * (the Fetch standard's tainted origin), not the page's. The embedded S3 answers CORS only for
+ * the origins the stack is started with, so this one must be among them.
+ */
+const REDIRECTED_PAGE_ORIGINS = ['null'] as const;
 /** Where that page loads OpenSeadragon from; the test serves node_modules' copy at these URLs. */
 const OSD_CDN = 'https://cdn.jsdelivr.net/npm/openseadragon@6.1.1/build/openseadragon/';
 
@@ -84,7 +91,7 @@ describe.skipIf(skipBrowserTests())('the local page in Chromium (auth on)', () =
     grid = await gridImage(GRID);
     await writeFile(path.join(images, `${ZOOM_ID}.png`), grid.png);
     const imageDirs = existsSync(SAMPLES_DIR) ? [SAMPLES_DIR, images] : [images];
-    stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'on' }, imageDirs });
+    stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'on' }, imageDirs, corsOrigins: REDIRECTED_PAGE_ORIGINS });
     cleanup.push(() => stack.close());
     browser = await launchChromium();
     cleanup.push(() => browser.close());
@@ -309,7 +316,7 @@ describe.skipIf(skipBrowserTests())('the OpenSeadragon page of docs/viewers.md u
     const images = path.join(directory, 'images');
     await mkdir(images);
     await writeFile(path.join(images, 'map.png'), (await gridImage({ width: 1600, height: 1200, cols: 4, rows: 3 })).png);
-    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'on', IIIF_PUBLIC_READ: 'true' }, imageDirs: [images] });
+    const stack = await startLocalStack({ port: 0, s3Port: 0, dataDir: path.join(directory, 'data'), env: { IIIF_AUTH: 'on', IIIF_PUBLIC_READ: 'true' }, imageDirs: [images], corsOrigins: REDIRECTED_PAGE_ORIGINS });
     const browser = await launchChromium();
     try {
       const report = await stack.services.prewarmer.run({ identifier: 'map', tiles: true, sizes: true, api: 'both' });

@@ -365,7 +365,7 @@ describe('errors', () => {
 
       // Assess
       expect(answer.status).toBe(503);
-      expect(answer.headers).toEqual({ ...JSON_ERROR, 'retry-after': '1' });
+      expect(answer.headers).toEqual({ ...JSON_ERROR, 'retry-after': '19' });
       expect(body(answer).error).toBe('STORAGE_UNAVAILABLE');
       expect(c.engine.count).toBe(0);
       expect(warn.mock.calls.map((args) => String(args[0]))).toEqual([expect.stringContaining('"key":"grid/full/250,250/0/default.jpg"')]);

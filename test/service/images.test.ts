@@ -76,7 +76,7 @@ function withDeferrer(container: Container, deferrer: Deferrer | undefined, cloc
   );
 }
 
-const AUTH_ON = { IIIF_AUTH: 'on', JWT_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}', JWT_ALGORITHMS: 'EdDSA' };
+const AUTH_ON = { IIIF_AUTH: 'on', JWT_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}', JWT_ALGORITHMS: 'EdDSA', JWT_ISSUER: 'https://issuer.example.org/', JWT_AUDIENCE: 'recto' };
 
 describe('a hit', () => {
   it('costs one HEAD, no render and no render authorisation, and redirects to a presigned URL for the key', async () => {
@@ -131,9 +131,8 @@ describe('a hit', () => {
     expect([within.trace.cache, after.trace.cache]).toEqual(['hit', 'hit']);
   });
 
-  // A key remembered as stored is re-set at every hit it answers from memory
-  // (lib/service/images.ts, line 136), so the 15 s window slides: a key asked for at least every
-  // 15 s is never checked again, even after a purge has deleted it.
+  // A hit answered from memory must not re-set the key's 15 s window: were it to slide, a key asked
+  // for at least every 15 s would never be checked again, even after a purge had deleted it.
   it('checks a remembered key again 15 seconds after it was seen stored, however often it was asked for meanwhile', async () => {
     // Prepare: a key seen stored at t = 0, asked for again at t = 14.999 s.
     const clock = manualClock();
@@ -496,9 +495,9 @@ describe('a source replaced under a request', () => {
     expect(answer.key).toBe('swapped/full/640,480/0/default.jpg');
     expect(trace.key).toBe(answer.key);
     expect(b.engine.count).toBe(1);
-    const keys = await bench.s3.listKeys(bench.s3.derivativeBucket, 'swapped/');
-    expect(keys).toEqual(['swapped/full/640,480/0/default.jpg', 'swapped/source.json']);
-    const record = JSON.parse((await bench.s3.getObject(bench.s3.derivativeBucket, 'swapped/source.json'))?.body.toString() ?? '{}') as { source: { etag: string } };
+    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, 'swapped/')).toEqual(['swapped/full/640,480/0/default.jpg']);
+    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, '!recto/records/swapped/')).toEqual(['!recto/records/swapped/source.json']);
+    const record = JSON.parse((await bench.s3.getObject(bench.s3.derivativeBucket, '!recto/records/swapped/source.json'))?.body.toString() ?? '{}') as { source: { etag: string } };
     expect(record.source.etag).toBe(newEtag);
   });
 });

@@ -104,7 +104,8 @@ describe('Producer.one', () => {
     // Assess
     expect(failure).toEqual({ name: 'SourceError', code: 'SOURCE_UNREADABLE', status: 422 });
     expect(a.engine.count - before).toBe(1);
-    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, 'corrupt/')).toEqual(['corrupt/source.json']);
+    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, 'corrupt/')).toEqual([]);
+    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, '!recto/records/corrupt/')).toEqual(['!recto/records/corrupt/source.json']);
   });
 
   it('times the render and the upload with the injected clock, and counts the source it downloaded', async () => {
@@ -184,7 +185,8 @@ describe('Producer.produce', () => {
     // Assess
     expect(stored.size).toBe(0);
     expect([...failed.entries()].map(([key, error]) => [key, (error as { code?: string }).code]).sort()).toEqual(items.map((each) => [each.key, 'SOURCE_UNREADABLE']).sort());
-    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, 'corrupt-many/')).toEqual(['corrupt-many/source.json']);
+    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, 'corrupt-many/')).toEqual([]);
+    expect(await bench.s3.listKeys(bench.s3.derivativeBucket, '!recto/records/corrupt-many/')).toEqual(['!recto/records/corrupt-many/source.json']);
   });
 
   it('overwrites only the keys named in `replace`; other keys already stored are left and reported \'exists\'', async () => {
@@ -272,7 +274,8 @@ describe('Producer.produce', () => {
       // Assess
       expect(failure).toMatchObject({ code, status, name });
       expect([stored.size, failed.size, b.engine.count]).toEqual([0, 0, 0]);
-      expect(await bench.s3.listKeys(bench.s3.derivativeBucket, `${identifier}/`)).toEqual([`${identifier}/source.json`]);
+      expect(await bench.s3.listKeys(bench.s3.derivativeBucket, `${identifier}/`)).toEqual([]);
+      expect(await bench.s3.listKeys(bench.s3.derivativeBucket, `!recto/records/${identifier}/`)).toEqual([`!recto/records/${identifier}/source.json`]);
     });
 
     it('counts the source download once in `trace.sourceBytesRead`, however many items read it, and not at all the next time', async () => {

@@ -101,7 +101,7 @@ describe('purging and the record in memory', () => {
     // Assess
     expect(deleted).toBe(1);
     expect(forgotten).toEqual(['kept in mind', 'kept in mind']);
-    expect(bench.since(mark).slice(0, 2)).toEqual(['GET /recto-derivatives/kept%20in%20mind/source.json', 'HEAD /recto-sources/kept in mind']);
+    expect(bench.since(mark).slice(0, 2)).toEqual(['GET /recto-derivatives/!recto/records/kept%20in%20mind/source.json', 'HEAD /recto-sources/kept in mind']);
     expect([record.probe.width, record.probe.height]).toEqual([640, 480]);
   });
 });

@@ -30,7 +30,7 @@ afterAll(async () => {
 
 /** The stored record of an identifier, parsed, or undefined. */
 async function storedRecord(identifier: string): Promise<unknown> {
-  const object = await bench.s3.getObject(bench.s3.derivativeBucket, `${identifier}/source.json`);
+  const object = await bench.s3.getObject(bench.s3.derivativeBucket, `!recto/records/${identifier}/source.json`);
   return object === undefined ? undefined : (JSON.parse(object.body.toString('utf8')) as unknown);
 }
 
@@ -78,10 +78,10 @@ describe('SourceRecords.get', () => {
 
     // Assess
     expect(bench.since(mark)).toEqual([
-      'GET /recto-derivatives/built/source.json',
+      'GET /recto-derivatives/!recto/records/built/source.json',
       'HEAD /recto-sources/built',
       'GET /recto-sources/built',
-      'PUT /recto-derivatives/built/source.json',
+      'PUT /recto-derivatives/!recto/records/built/source.json',
     ]);
     expect(record).toEqual({
       schema: RECORD_SCHEMA,
@@ -121,7 +121,7 @@ describe('SourceRecords.get', () => {
     const second = await b.services.records.get('shared', stats);
 
     // Assess
-    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/shared/source.json']);
+    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/!recto/records/shared/source.json']);
     expect(second).toEqual(first);
     expect(stats.sourceBytesRead).toBe(0);
   });
@@ -156,7 +156,7 @@ describe('SourceRecords.get', () => {
     // Assess
     const requests = bench.since(mark);
     expect(requests.filter((r) => r === 'HEAD /recto-sources/crowd')).toHaveLength(1);
-    expect(requests.filter((r) => r === 'PUT /recto-derivatives/crowd/source.json')).toHaveLength(1);
+    expect(requests.filter((r) => r === 'PUT /recto-derivatives/!recto/records/crowd/source.json')).toHaveLength(1);
     expect(new Set(got).size).toBe(1);
   });
 
@@ -182,7 +182,7 @@ describe('SourceRecords.get', () => {
     await a.services.records.get('unstored');
 
     // Assess 2: the first stored the record from memory (no source read), the second did nothing.
-    expect(bench.since(m1).slice(0, m2 - m1)).toEqual(['PUT /recto-derivatives/unstored/source.json']);
+    expect(bench.since(m1).slice(0, m2 - m1)).toEqual(['PUT /recto-derivatives/!recto/records/unstored/source.json']);
     expect(bench.since(m2)).toEqual([]);
     expect(await storedRecord('unstored')).toEqual(record);
   });
@@ -201,7 +201,7 @@ describe('SourceRecords.get', () => {
     // Assess
     const requests = bench.since(mark);
     expect(requests.filter((r) => r === 'HEAD /recto-sources/joined')).toHaveLength(1);
-    expect(requests.filter((r) => r === 'PUT /recto-derivatives/joined/source.json')).toHaveLength(1);
+    expect(requests.filter((r) => r === 'PUT /recto-derivatives/!recto/records/joined/source.json')).toHaveLength(1);
     expect(writer).toBe(await readOnly);
     expect(await storedRecord('joined')).toEqual(writer);
   });
@@ -224,7 +224,7 @@ describe('SourceRecords.get', () => {
     // Prepare: a container that has never seen the identifier, and a bad record in S3.
     const identifier = `damaged-${bench.mark()}`;
     const etag = await bench.putSource(identifier, small);
-    await bench.s3.putObject(bench.s3.derivativeBucket, `${identifier}/source.json`, body(identifier), { contentType: 'application/json' });
+    await bench.s3.putObject(bench.s3.derivativeBucket, `!recto/records/${identifier}/source.json`, body(identifier), { contentType: 'application/json' });
     const fresh = await bench.container();
     const mark = bench.mark();
 
@@ -233,10 +233,10 @@ describe('SourceRecords.get', () => {
 
     // Assess
     expect(bench.since(mark)).toEqual([
-      `GET /recto-derivatives/${identifier}/source.json`,
+      `GET /recto-derivatives/!recto/records/${identifier}/source.json`,
       `HEAD /recto-sources/${identifier}`,
       `GET /recto-sources/${identifier}`,
-      `PUT /recto-derivatives/${identifier}/source.json`,
+      `PUT /recto-derivatives/!recto/records/${identifier}/source.json`,
     ]);
     expect({ schema: record.schema, etag: record.source.etag, width: record.probe.width }).toEqual({ schema: RECORD_SCHEMA, etag, width: 300 });
     expect(await storedRecord(identifier)).toEqual(record);
@@ -267,7 +267,7 @@ describe('SourceRecords.withCurrent', () => {
     // Assess: the second try saw the new version, read from the source, not a cache.
     expect(width).toBe(640);
     expect(seen.map((record) => record.source.etag)).toEqual([before, after]);
-    expect(bench.since(mark)).toEqual(['HEAD /recto-sources/replaced', 'GET /recto-sources/replaced', 'PUT /recto-derivatives/replaced/source.json']);
+    expect(bench.since(mark)).toEqual(['HEAD /recto-sources/replaced', 'GET /recto-sources/replaced', 'PUT /recto-derivatives/!recto/records/replaced/source.json']);
     expect(await storedRecord('replaced')).toEqual(seen[1]);
   });
 
@@ -357,7 +357,7 @@ describe('SourceRecords.withCurrent', () => {
     // Assess
     expect(failure).toEqual({ name: 'NotFoundError', code: 'SOURCE_NOT_FOUND', status: 404 });
     expect(tries).toBe(0);
-    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/nowhere/source.json', 'HEAD /recto-sources/nowhere']);
+    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/!recto/records/nowhere/source.json', 'HEAD /recto-sources/nowhere']);
   });
 
   it('passes persist and stats through to the record it gets', async () => {
@@ -387,7 +387,7 @@ describe('SourceRecords.forget', () => {
     await a.services.records.get('forgotten');
 
     // Assess
-    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/forgotten/source.json']);
+    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/!recto/records/forgotten/source.json']);
   });
 
   it('drops a record held only in memory: the next caller describes the source again', async () => {
@@ -402,6 +402,6 @@ describe('SourceRecords.forget', () => {
     await a.services.records.get('fleeting', undefined, { persist: false });
 
     // Assess: described again (its bytes are in the /tmp cache, so no GET of the source).
-    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/fleeting/source.json', 'HEAD /recto-sources/fleeting']);
+    expect(bench.since(mark)).toEqual(['GET /recto-derivatives/!recto/records/fleeting/source.json', 'HEAD /recto-sources/fleeting']);
   });
 });
