@@ -5,7 +5,7 @@
  */
 // First: the local tools' runtime settings (quiet-runtime.ts).
 import '../infra/local/quiet-runtime.js';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +19,9 @@ export function usage(sections: readonly BenchSection[] = SECTIONS): string {
   return `Usage: npm run bench -- [SECTION…]
 
 Runs the benchmark sections (all of them, in this order, or only those named), prints one table
-with the targets each section checks, and writes bench/results.json (the committed figures that
-docs/performance.md quotes). Generated sources are cached in .data/bench/.
+with the targets each section checks, and puts their results into bench/results.json (the
+committed figures that docs/performance.md quotes): a section run replaces its earlier results,
+the others stay as they were. Generated sources are cached in .data/bench/.
 
 Sections:
 ${sections.map((section) => `  ${section.name.padEnd(width)}  ${section.description}`).join('\n')}
@@ -64,7 +65,7 @@ function format(value: Value | undefined, digits = 1): string {
   return typeof value === 'number' ? value.toFixed(digits) : value;
 }
 
-function printTable(results: readonly { name: string; result: SectionResult }[]): string {
+export function printTable(results: readonly { name: string; result: SectionResult }[]): string {
   const columns: Column[] = [{ key: 'section', title: 'section' }, { key: 'subject', title: 'subject' }, { key: 'case', title: 'case' }];
   for (const { result } of results) for (const column of result.columns) if (!columns.some((c) => c.key === column.key)) columns.push(column);
   const lines: string[][] = [columns.map((c) => c.title)];
@@ -83,6 +84,85 @@ function printTable(results: readonly { name: string; result: SectionResult }[])
   const render = (line: string[]): string => line.map((cell, i) => (textual.has(i) ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   const out = [render(lines[0] ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(render)];
   return out.join('\n');
+}
+
+export interface Machine {
+  readonly cpus: number;
+  readonly model: string | null;
+  readonly memoryBytes: number;
+  readonly node: string;
+  readonly sharp: unknown;
+}
+
+/** One section's results as bench/results.json keeps them, with when and where they were measured. */
+export interface SectionRecord extends SectionResult {
+  readonly name: string;
+  readonly description: string;
+  readonly date: string;
+  readonly seconds: number;
+  readonly machine: Machine | null;
+}
+
+/** bench/results.json: every section's latest results, in the registry's order, and their table. */
+export interface ResultsFile {
+  /** When the file was last written. */
+  readonly date: string;
+  readonly table: string;
+  readonly sections: readonly SectionRecord[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The sections of a results file as it was read (undefined, or anything unreadable: none). A
+ * file from before sections carried their own date and machine lends them its own.
+ */
+function previousSections(previous: unknown): SectionRecord[] {
+  if (!isObject(previous) || !Array.isArray(previous.sections)) return [];
+  const date = typeof previous.date === 'string' ? previous.date : '';
+  const machine = isObject(previous.machine) ? (previous.machine as unknown as Machine) : null;
+  return previous.sections.filter((section): section is Record<string, unknown> => isObject(section) && typeof section.name === 'string' && Array.isArray(section.rows) && Array.isArray(section.columns)).map((section) => {
+    const record = section as unknown as SectionRecord;
+    return {
+      ...record,
+      description: typeof section.description === 'string' ? section.description : '',
+      date: typeof section.date === 'string' ? section.date : date,
+      seconds: typeof section.seconds === 'number' ? section.seconds : 0,
+      machine: isObject(section.machine) ? record.machine : machine,
+    };
+  });
+}
+
+/**
+ * Put this run's sections into the results read from bench/results.json: a section run now
+ * replaces its earlier results; the others are kept as they were, each with its own date. Known
+ * sections come in `order` (the registry's), any others after them; the table is made anew.
+ */
+export function mergeResults(previous: unknown, latest: readonly SectionRecord[], order: readonly string[], date: string): ResultsFile {
+  const byName = new Map<string, SectionRecord>();
+  for (const section of previousSections(previous)) byName.set(section.name, section);
+  for (const section of latest) byName.set(section.name, section);
+  const rank = (name: string): number => {
+    const index = order.indexOf(name);
+    return index === -1 ? order.length : index;
+  };
+  const sections = [...byName.values()].sort((a, b) => rank(a.name) - rank(b.name));
+  return { date, table: printTable(sections.map((section) => ({ name: section.name, result: section }))), sections };
+}
+
+/** Merge `latest` into the results file at `file` (missing or unreadable: start afresh) and write it. */
+export async function writeResults(file: string, latest: readonly SectionRecord[], order: readonly string[], date: string): Promise<ResultsFile> {
+  let previous: unknown;
+  try {
+    previous = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    previous = undefined;
+  }
+  const merged = mergeResults(previous, latest, order, date);
+  await writeFile(file, `${JSON.stringify(merged, null, 2)}\n`);
+  return merged;
 }
 
 async function main(): Promise<number> {
@@ -124,14 +204,11 @@ async function main(): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`\nbench finished in ${seconds.toFixed(0)} s\n`);
   const file = join(root, 'bench', 'results.json');
-  await writeFile(file, `${JSON.stringify({
-    date: new Date().toISOString(),
-    seconds,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? null, memoryBytes: totalmem(), node: process.version, sharp: sharp.versions },
-    table,
-    sections: results.map(({ name, description, seconds: s, result }) => ({ name, description, seconds: s, ...result })),
-  }, null, 2)}\n`);
-  process.stderr.write(`[bench] wrote ${file}\n`);
+  const date = new Date().toISOString();
+  const machine: Machine = { cpus: cpus().length, model: cpus()[0]?.model ?? null, memoryBytes: totalmem(), node: process.version, sharp: sharp.versions };
+  const merged = await writeResults(file, results.map(({ name, description, seconds: s, result }) => ({ name, description, date, seconds: s, machine, ...result })), SECTIONS.map((section) => section.name), date);
+  const kept = merged.sections.filter((section) => !results.some((result) => result.name === section.name)).map((section) => section.name);
+  process.stderr.write(`[bench] wrote ${file}${kept.length === 0 ? '' : ` (kept the earlier results of ${kept.join(', ')})`}\n`);
   return 0;
 }
 

@@ -53,14 +53,30 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function ensure(spec: Spec, cacheDir: string, log?: (line: string) => void): Promise<string> {
-  const path = join(cacheDir, spec.file);
+/**
+ * A generated file in the cache directory: made by `make` (into a partial file, renamed when
+ * done) unless it is there already.
+ */
+export async function cachedFile(cacheDir: string, file: string, label: string, make: (path: string) => Promise<void>, log?: (line: string) => void): Promise<string> {
+  const path = join(cacheDir, file);
   if (await exists(path)) return path;
-  log?.(`generating ${spec.label} → ${path}`);
+  await mkdir(cacheDir, { recursive: true });
+  log?.(`generating ${label} → ${path}`);
   const partial = `${path}.partial-${process.pid}`;
-  await spec.make(partial, cacheDir);
+  await make(partial);
   await rename(partial, path);
   return path;
+}
+
+function ensure(spec: Spec, cacheDir: string, log?: (line: string) => void): Promise<string> {
+  return cachedFile(cacheDir, spec.file, spec.label, (path) => spec.make(path, cacheDir), log);
+}
+
+/** The file of one bench source by its id (`photo-75mp`, …), generated on first use. */
+export function benchSourceFile(cacheDir: string, id: string, log: (line: string) => void): Promise<string> {
+  const spec = SPECS.find((candidate) => candidate.id === id);
+  if (spec === undefined) throw new TypeError(`no bench source ${JSON.stringify(id)}; known: ${SPECS.map((candidate) => candidate.id).join(', ')}`);
+  return ensure(spec, cacheDir, log);
 }
 
 /** Every bench source, generated on first use. */
