@@ -238,7 +238,7 @@ async function readReducedTile(read: ReadRange, header: Jp2Header, parts: readon
   const keep = counts.slice(0, counts.length - reduce).reduce((sum, n) => sum + n, 0);
   const heads = await Promise.all(parts.map(async (part) => {
     // The header (a few bytes a packet for PLT) and twice the share of the bytes the kept resolutions would have if every pixel cost the same.
-    const guess = Math.min(part.length, 256 + 4 * total + Math.ceil((2 * part.length) / 4 ** reduce));
+    const guess = Math.min(part.length, 32 + 3 * total + Math.ceil((2 * part.length) / 4 ** reduce));
     let bytes = await readPart(read, offset, { ...part, length: guess });
     for (;;) {
       const head = parseTilePartHead(bytes, tile, part.length);
