@@ -12,6 +12,8 @@ export {
   estimateJp2Decode, jp2RenderableNow, estimateAccessCopySeconds, JP2_RENDER_NOW_SECONDS, JP2_RENDER_NOW_MAX_PIXELS,
 } from './estimate.js';
 export type { EstimateOptions, Jp2DecodeEstimate } from './estimate.js';
+export { buildAccessCopy, JP2_UNTILED_MAX_PIXELS } from './access-copy.js';
+export type { AccessCopy, AccessCopyOptions } from './access-copy.js';
 export { describeJp2, JP2_DESCRIPTION_VERSION } from './jp2/describe.js';
 export type { Jp2Description } from './jp2/describe.js';
 export { configureSharp } from './setup.js';
