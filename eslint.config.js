@@ -41,7 +41,7 @@ function layerRule(folder) {
   ];
   // lib/render's sharp half loads lazily: above it, only its sharp-free modules and types are imported.
   if (folder === 'service' || folder === 'entry') {
-    patterns.push({ regex: '^\\.\\./render/(index|render|batch|probe|tiff/(index|decode|region|passthrough))\\.js$', allowTypeImports: true, message: 'Import sharp-free lib/render modules (estimate.js, sniff.js, tiff/structure.js, tiff/describe.js) or types here; the renderer itself is loaded on first use (lib/entry/wiring.ts).' });
+    patterns.push({ regex: '^\\.\\./render/(index|render|batch|probe|access-copy|tiff/(index|decode|region|passthrough))\\.js$', allowTypeImports: true, message: 'Import sharp-free lib/render modules (estimate.js, sniff.js, tiff/structure.js, tiff/describe.js, jp2/describe.js) or types here; the renderer itself is loaded on first use (lib/entry/wiring.ts).' });
   }
   return {
     files: [`lib/${folder}/**/*.ts`],

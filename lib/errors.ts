@@ -50,6 +50,11 @@ export const ERROR_CODES = {
   RENDER_TIMEOUT: 503,
   /** A render too long for a request could not be handed to the pre-warm queue. */
   RENDER_QUEUE_UNAVAILABLE: 503,
+  /**
+   * A render of a master that is not a tiled pyramid (a JPEG 2000) that needs more decoding than
+   * a request may do: it waits for the master's access copy (a tiled pyramidal TIFF).
+   */
+  SOURCE_NEEDS_ACCESS_COPY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

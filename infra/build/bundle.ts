@@ -1,10 +1,12 @@
 /**
  * `npm run build`: one esbuild bundle per Lambda function under `dist/<name>/index.mjs`, with
- * sharp's native closure for the Lambda architecture beside each bundle that imports it.
- * template.yaml points at these directories (CodeUri: dist/<name>, Handler: index.handler).
+ * sharp's native closure for the Lambda architecture beside each bundle that imports it, and the
+ * packages the code loads itself at run time (RUNTIME_PACKAGES) beside each bundle that holds
+ * the module that loads them. template.yaml points at these directories (CodeUri: dist/<name>,
+ * Handler: index.handler).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
@@ -29,6 +31,20 @@ export type FunctionName = keyof typeof FUNCTIONS;
  */
 export const AWS_SDK_MODES = ['bundle', 'external'] as const;
 export type AwsSdkMode = (typeof AWS_SDK_MODES)[number];
+
+/**
+ * Packages a module loads at run time through createRequire, which esbuild cannot follow: each
+ * is copied (only the files listed) to `<dir>/node_modules/<name>` of every bundle that contains
+ * `loadedBy`. OpenJPEG's decoder is JavaScript glue and WebAssembly, the same on every
+ * architecture; the IIIF and pre-warm functions decode JPEG 2000, the purge function does not.
+ */
+export const RUNTIME_PACKAGES = [
+  {
+    name: '@cornerstonejs/codec-openjpeg',
+    loadedBy: 'lib/render/jp2/codec.ts',
+    files: ['package.json', 'dist/openjpegwasm_decode.js', 'dist/openjpegwasm_decode.wasm'],
+  },
+] as const;
 
 /** The Node.js version Lambda runs (nodejs22.x); the build machine may run an older one. */
 export const NODE_TARGET = 'node22';
@@ -69,7 +85,9 @@ export interface BuiltFunction {
   /** Packages left as imports: resolved from `<dir>/node_modules` or the runtime. */
   readonly externalImports: readonly string[];
   readonly usesSharp: boolean;
-  /** Size of `<dir>/node_modules` (sharp's closure), 0 when the bundle needs none. */
+  /** RUNTIME_PACKAGES copied beside the bundle, by name. */
+  readonly runtimePackages: readonly string[];
+  /** Size of `<dir>/node_modules` (sharp's closure, runtime packages), 0 when the bundle needs none. */
   readonly nodeModulesBytes: number;
   /** Every file of the directory deflated, as a zip would hold it (when zipSizes was asked). */
   readonly zipBytes?: number;
@@ -171,6 +189,7 @@ export async function buildFunctions(options: BuildFunctionsOptions = {}): Promi
     const externalImports = importsOf(result.metafile);
     const usesSharp = externalImports.includes('sharp');
     if (usesSharp && sharp !== undefined) await copyClosure(sharp.nodeModules, join(dir, 'node_modules'), sharp.packages);
+    const runtimePackages = await copyRuntimePackages(result.metafile, repoRoot, join(dir, 'node_modules'));
     const bundle = join(dir, 'index.mjs');
     const output = outputOf(result.metafile, bundle, repoRoot);
     const zipBytes = options.zipSizes === true ? await deflatedBytes(dir) : undefined;
@@ -184,7 +203,8 @@ export async function buildFunctions(options: BuildFunctionsOptions = {}): Promi
       exports: output.exports,
       externalImports,
       usesSharp,
-      nodeModulesBytes: usesSharp ? await directoryBytes(join(dir, 'node_modules')) : 0,
+      runtimePackages,
+      nodeModulesBytes: existsSync(join(dir, 'node_modules')) ? await directoryBytes(join(dir, 'node_modules')) : 0,
       ...(zipBytes === undefined ? {} : { zipBytes }),
       warnings: result.warnings,
     });
@@ -208,6 +228,23 @@ export async function buildFunctions(options: BuildFunctionsOptions = {}): Promi
     functions,
     milliseconds: performance.now() - started,
   };
+}
+
+/** Copy each RUNTIME_PACKAGES entry whose loader the bundle holds; answers their names. */
+async function copyRuntimePackages(metafile: Metafile | undefined, repoRoot: string, nodeModules: string): Promise<string[]> {
+  const inputs = new Set(Object.keys(metafile?.inputs ?? {}).map((path) => resolve(repoRoot, path)));
+  const copied: string[] = [];
+  for (const runtime of RUNTIME_PACKAGES) {
+    if (!inputs.has(resolve(repoRoot, runtime.loadedBy))) continue;
+    const from = join(repoRoot, 'node_modules', runtime.name);
+    for (const file of runtime.files) {
+      if (!existsSync(join(from, file))) throw new BuildError(`Expected ${file} in ${from} for ${runtime.loadedBy} but received nothing: is ${runtime.name} installed?`);
+      await mkdir(dirname(join(nodeModules, runtime.name, file)), { recursive: true });
+      await copyFile(join(from, file), join(nodeModules, runtime.name, file));
+    }
+    copied.push(runtime.name);
+  }
+  return copied;
 }
 
 /** Bare package names the bundle leaves as imports (external), sorted and unique. */
@@ -250,7 +287,7 @@ export function formatBuildReport(result: BuildResult): string {
     fn.name,
     kib(fn.bundleBytes),
     kib(fn.sourceMapBytes),
-    fn.usesSharp ? mib(fn.nodeModulesBytes) : '-',
+    fn.nodeModulesBytes > 0 ? mib(fn.nodeModulesBytes) : '-',
     fn.zipBytes === undefined ? '' : mib(fn.zipBytes),
     fn.externalImports.join(' ') || '-',
   ]);

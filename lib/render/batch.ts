@@ -97,7 +97,8 @@ export function planBatch(items: readonly BatchItem[], source: SourceProbe, opti
   // Decoding to raw pixels applies what render() applies at load (ICC and CMYK conversion to
   // sRGB: the bytes match, see the tests); alpha (flattened for JPEG), 16-bit and EXIF turns
   // are render()'s alone.
-  const shareable = source.orientation === 1 && !source.hasAlpha && source.depth === 'uchar';
+  // A JPEG 2000 is decoded per Plan at its own reduction (render()), never shared.
+  const shareable = source.orientation === 1 && !source.hasAlpha && source.depth === 'uchar' && source.jp2 === undefined;
   const singles: BatchItem[] = [];
   const byLevel = new Map<string, { load: LoadSpec; levelIndex: number; level: Size; members: { item: BatchItem; cut: Rect; scaled: Size }[] }>();
   for (const item of items) {

@@ -5,8 +5,11 @@
  * (rounded up), then multiplied for a slower Lambda (one vCPU at 1769 MB, less below).
  */
 import { UnsupportedError, expected } from '../errors.js';
-import type { Plan } from '../iiif/types.js';
+import type { Plan, Rect } from '../iiif/types.js';
 import { JPEG_PROGRESSIVE_MAX_PIXELS, JPEG_PROGRESSIVE_MIN_PIXELS, JPEG_STREAMING_MIN_PIXELS } from './encode.js';
+import { MARKER, tileRangeRect, tilesCovering } from './jp2/codestream.js';
+import type { Jp2Description } from './jp2/describe.js';
+import { canSkipResolutions } from './jp2/packets.js';
 import type { RenderRoute } from './route.js';
 import { route } from './route.js';
 import type { SourceProbe } from './probe.js';
@@ -61,7 +64,9 @@ export function estimateRenderSeconds(plan: Plan, source: SourceProbe, options: 
   const outputPixels = chosen.output.width * chosen.output.height;
   const rotated = chosen.residualDegrees === 0 ? 0 : outputPixels * ROTATE_NS;
   const encoded = outputPixels * encodeNanoseconds(plan, outputPixels, options.webpEffort ?? 2);
-  return (BASE_SECONDS + (decoded + resized + rotated + encoded) / 1e9) * LAMBDA_SLOWDOWN;
+  // A JPEG 2000 decodes on one thread (WebAssembly): priced on its own, already for Lambda.
+  const jp2 = source.jp2 === undefined ? 0 : jp2Decode(chosen, source.jp2).seconds;
+  return (BASE_SECONDS + (decoded + resized + rotated + encoded) / 1e9) * LAMBDA_SLOWDOWN + jp2;
 }
 
 function decodeNanoseconds(chosen: RenderRoute, source: SourceProbe): number {
@@ -89,6 +94,9 @@ function decodeNanoseconds(chosen: RenderRoute, source: SourceProbe): number {
       return loaded.width * (cut.y + cut.height) * DECODE_NS.png;
     case 'webp':
       return area(loaded) * DECODE_NS.webp;
+    case 'jp2':
+      // Priced by jp2Decode (one thread), added to the estimate as it is.
+      return 0;
     default:
       return area(loaded) * DECODE_NS.gif;
   }
@@ -177,6 +185,9 @@ export function estimateRenderBytes(plan: Plan, source: SourceProbe): number {
   } else if (source.format === 'gif') {
     bytes += area(chosen.loaded) * MEMORY_BYTES_PER_PIXEL.gifDecode;
   }
+  // A JPEG 2000 region is decoded into memory, wrapped (a copy) for libvips, and the codec's
+  // heap holds a block of tiles as 32-bit samples with their compressed bytes.
+  if (source.jp2 !== undefined) bytes += jp2DecodeBytes(chosen, source.jp2);
   // An arbitrary rotation turns the scaled region from raw pixels held in memory.
   if (rotated) bytes += area(chosen.scaled) * (source.hasAlpha ? 4 : 3);
   switch (plan.format) {
@@ -212,4 +223,159 @@ export function assertRenderMemory(plan: Plan, source: SourceProbe, budgetBytes:
     'RENDER_TOO_LARGE',
     `${expected(`a render needing at most ${mb(budgetBytes)} MB of memory`, 'the image', `${width}x${height} ${plan.format}${plan.rotation % 90 === 0 ? '' : ' turned'} from a ${source.format} source, needing about ${mb(needed)} MB`)}; ask for a smaller size, another format or a right-angle rotation`,
   );
+}
+
+// ---- JPEG 2000 masters --------------------------------------------------------------------
+
+/**
+ * OpenJPEG in WebAssembly (one thread) costs, on this machine, about this many seconds per
+ * megapixel it reconstructs (wavelet, colour transform) plus per megabyte of codestream it
+ * entropy-decodes. Fitted to warm decodes of photographs (CPU time): a whole 6 MP master in
+ * 1.8 s lossless (7.5 MB) and 0.36 s lossy (0.9 MB); a 1024 tile of a 75 MP master in 0.35 s
+ * lossless and 0.10 s lossy; 1/4 of it in 1.5 s and 0.6 s. Rounded up by a third, for a
+ * loaded machine.
+ */
+export const JP2_DECODE_COST = { secondsPerMegapixel: 0.05, secondsPerMegabyte: 0.3 } as const;
+/**
+ * A Lambda core against one of this machine's, for work on one thread (LAMBDA_SLOWDOWN also
+ * counts the second core libvips uses here, which the codec cannot).
+ */
+export const JP2_LAMBDA_SLOWDOWN = 1.5;
+/** The codec's first decodes in a process: compiling, then tiering up, the WebAssembly (about 1 s once). */
+const JP2_WARMUP_SECONDS = 1;
+/** Reading a master by ranges from S3: per request in sequence, and per megabyte transferred. */
+const JP2_READ = { secondsPerRound: 0.03, secondsPerMegabyte: 0.02 } as const;
+/** The SourceRanges block: tile-part markers closer than this share a read. */
+const JP2_WALK_BLOCK_BYTES = 64 * 1024;
+/**
+ * The most decoding (seconds on Lambda, jp2Decode) a request may do on a JPEG 2000 master: a
+ * thumbnail of any size of master, a 512-pixel tile from a tiled one, a medium image of a small
+ * one. More than this is not worth a viewer's wait nor a request's memory: the access copy (a
+ * tiled pyramidal TIFF, built once in the background) then makes every such request cheap.
+ */
+export const JP2_RENDER_NOW_SECONDS = 4;
+/** And the most pixels it may decode (12 bytes each at most: 16-bit RGB, twice). */
+export const JP2_RENDER_NOW_MAX_PIXELS = 16 * 1024 * 1024;
+
+/** What decoding a routed Plan from a JPEG 2000 master by ranges costs. */
+export interface Jp2DecodeEstimate {
+  /** The reduction decoded at (1/2^reduce), the route's level. */
+  readonly reduce: number;
+  /** Pixels decoded at that reduction: whole tiles (the whole image when it is not tiled). */
+  readonly pixels: number;
+  /** Bytes of the master read (tile-parts, or only their first packets when PLT allows). */
+  readonly bytesRead: number;
+  /** Seconds on Lambda: reads, the codec's warm-up, the decode. */
+  readonly seconds: number;
+}
+
+/**
+ * The cost of decoding what `plan` needs from the JPEG 2000 master `source` (pure: the service
+ * can ask before reading anything).
+ * @throws TypeError for a probe without `jp2` (a caller bug).
+ */
+export function estimateJp2Decode(plan: Plan, source: SourceProbe): Jp2DecodeEstimate {
+  if (source.jp2 === undefined) throw new TypeError(expected('a probe with the JPEG 2000 description (SourceProbe.jp2)', 'a JPEG 2000 estimate', 'a probe without one'));
+  return jp2Decode(route(plan, source, { inputIsPath: false }), source.jp2);
+}
+
+/**
+ * Whether `plan` can be rendered from the JPEG 2000 master `source` within a request: its
+ * decode (estimateJp2Decode) fits `maxSeconds` (default JP2_RENDER_NOW_SECONDS) and
+ * `maxPixels` (default JP2_RENDER_NOW_MAX_PIXELS). True for any other source. When false,
+ * render() refuses with SOURCE_NEEDS_ACCESS_COPY (503): the master's access copy is needed.
+ */
+export function jp2RenderableNow(plan: Plan, source: SourceProbe, options: { readonly maxSeconds?: number; readonly maxPixels?: number } = {}): boolean {
+  if (source.jp2 === undefined) return true;
+  const cost = estimateJp2Decode(plan, source);
+  return cost.seconds <= (options.maxSeconds ?? JP2_RENDER_NOW_SECONDS) && cost.pixels <= (options.maxPixels ?? JP2_RENDER_NOW_MAX_PIXELS);
+}
+
+function jp2Decode(chosen: RenderRoute, jp2: Jp2Description): Jp2DecodeEstimate {
+  const { info, codestream, fileBytes } = jp2;
+  const { siz } = codestream.main;
+  const reduce = chosen.level;
+  const f = 2 ** reduce;
+  const cut: Rect = chosen.extract ?? { x: 0, y: 0, ...chosen.loaded };
+  // The tiles under the cut, on the reference grid, and their pixels at the reduction.
+  const onGrid = { x0: siz.x0 + cut.x * f, y0: siz.y0 + cut.y * f, x1: Math.min(siz.x1, siz.x0 + (cut.x + cut.width) * f), y1: Math.min(siz.y1, siz.y0 + (cut.y + cut.height) * f) };
+  const tiles = tileRangeRect(siz, tilesCovering(siz, onGrid));
+  const pixels = (Math.ceil(tiles.x1 / f) - Math.ceil(tiles.x0 / f)) * (Math.ceil(tiles.y1 / f) - Math.ceil(tiles.y0 / f));
+  const share = ((tiles.x1 - tiles.x0) * (tiles.y1 - tiles.y0)) / (info.width * info.height);
+  const decodedBytes = fileBytes * share * resolutionShare(info.reversible, reduce);
+  const skips = jp2.plt && canSkipResolutions(codestream.main) && reduce > 0;
+  const bytesRead = skips ? decodedBytes : fileBytes * share;
+  const tileCount = info.tiles.across * info.tiles.down;
+  const hasTlm = codestream.main.segments.some((segment) => segment.marker === MARKER.TLM);
+  // Without TLM the tile-part markers are walked in sequence; PLT costs a round for the headers.
+  const walk = hasTlm ? 0 : Math.min(tileCount, Math.ceil(fileBytes / JP2_WALK_BLOCK_BYTES));
+  const rounds = 2 + walk + (skips ? 1 : 0);
+  const decode = (pixels / 1e6) * JP2_DECODE_COST.secondsPerMegapixel + (decodedBytes / 1e6) * JP2_DECODE_COST.secondsPerMegabyte;
+  const seconds = rounds * JP2_READ.secondsPerRound + (bytesRead / 1e6) * JP2_READ.secondsPerMegabyte + JP2_WARMUP_SECONDS + decode * JP2_LAMBDA_SLOWDOWN;
+  return { reduce, pixels, bytesRead: Math.ceil(bytesRead), seconds };
+}
+
+/**
+ * The share of a codestream's bytes that a decode at 1/2^reduce entropy-decodes. Measured on
+ * 75 MP masters: lossless (5-3), 12.5 %, 3.2 % and 0.8 % at 1/4, 1/8 and 1/16, twice their
+ * share of the pixels; lossy (9-7, 20:1), 16 %, 9 % and 4 %: fine detail gets few bytes, so the
+ * low resolutions hold more, about 2^-reduce.
+ */
+function resolutionShare(reversible: boolean, reduce: number): number {
+  if (reduce === 0) return 1;
+  return Math.min(1, reversible ? 2 / 4 ** reduce : 1 / 2 ** reduce);
+}
+
+/** Bytes held at the peak of a JPEG 2000 region decode: the pixels twice, and the codec's block. */
+function jp2DecodeBytes(chosen: RenderRoute, jp2: Jp2Description): number {
+  const estimate = jp2Decode(chosen, jp2);
+  const samples = jp2.info.components * (jp2.info.bits > 8 ? 2 : 1);
+  // decode.ts holds blocks of at most 4 MP (or one tile) as 32-bit samples plus its own output.
+  const block = Math.min(estimate.pixels, Math.max(4 * 1024 * 1024, jp2.info.tile.width * jp2.info.tile.height / 4 ** estimate.reduce));
+  return estimate.pixels * samples * 2 + block * jp2.info.components * (4 + samples / jp2.info.components) + 64 * 1024 * 1024 + estimate.bytesRead;
+}
+
+// ---- access copies -----------------------------------------------------------------------
+
+/** Around a conversion: the job reaching a worker, the master fetched, the copy stored. */
+const ACCESS_COPY_OVERHEAD_SECONDS = 10;
+/** Storage throughput both ways, megabytes a second. */
+const ACCESS_COPY_MEGABYTES_PER_SECOND = 50;
+/**
+ * Nanoseconds a pixel of the master to write its access copy with sharp (this machine, both
+ * cores): the levels' shrinks and the JPEG or Deflate tiles, a third more pixels for the
+ * levels below the full one.
+ */
+const ACCESS_COPY_WRITE_NS = { jpeg: 20, deflate: 80 } as const;
+
+/**
+ * How long building `source`'s access copy should take, in whole seconds, from the moment it is
+ * queued: the Retry-After of SOURCE_NEEDS_ACCESS_COPY. Decoding the master (a JPEG 2000 on one
+ * thread, as jp2Decode prices it at full resolution; anything else as estimateRenderSeconds
+ * prices its decode) and writing the pyramid, on Lambda, plus the transfers and the queue.
+ */
+export function estimateAccessCopySeconds(source: SourceProbe): number {
+  const pixels = source.width * source.height;
+  const jpeg = source.depth === 'uchar' && !source.hasAlpha;
+  const write = (pixels * (jpeg ? ACCESS_COPY_WRITE_NS.jpeg : ACCESS_COPY_WRITE_NS.deflate) * LAMBDA_SLOWDOWN) / 1e9;
+  let decode: number;
+  let masterBytes: number;
+  if (source.jp2 !== undefined) {
+    const { fileBytes } = source.jp2;
+    decode = ((pixels / 1e6) * JP2_DECODE_COST.secondsPerMegapixel + (fileBytes / 1e6) * JP2_DECODE_COST.secondsPerMegabyte) * JP2_LAMBDA_SLOWDOWN + JP2_WARMUP_SECONDS;
+    masterBytes = fileBytes;
+  } else {
+    const whole = route({ ...fullPlan(source) }, source, { inputIsPath: true });
+    decode = (decodeNanoseconds(whole, source) * LAMBDA_SLOWDOWN) / 1e9;
+    masterBytes = pixels * source.channels * (source.depth === 'ushort' ? 2 : 1) * 0.5;
+  }
+  const copyBytes = pixels * (jpeg ? 0.5 : source.channels * (source.depth === 'ushort' ? 2 : 1)) * (4 / 3);
+  const transfer = (masterBytes + copyBytes) / 1e6 / ACCESS_COPY_MEGABYTES_PER_SECOND;
+  return Math.ceil(ACCESS_COPY_OVERHEAD_SECONDS + decode + write + transfer);
+}
+
+/** A Plan for the whole image at full size: what a conversion decodes. */
+function fullPlan(source: SourceProbe): Plan {
+  const whole = { x: 0, y: 0, width: source.width, height: source.height };
+  return { identifier: '', source: { width: source.width, height: source.height }, limits: {}, region: whole, size: { width: source.width, height: source.height }, mirror: false, rotation: 0, quality: 'default', format: 'tif' };
 }

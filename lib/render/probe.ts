@@ -4,19 +4,25 @@
  * plans from. It is cached beside the derivatives as a small JSON document, so no request has to
  * open the source just to learn its size.
  */
+import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
 import { SourceError, UnsupportedError, expected } from '../errors.js';
 import type { Size } from '../iiif/types.js';
 import { toRenderError } from './failure.js';
 import { orientationTransform, transformSize } from './geometry.js';
+import { describeJp2, type Jp2Description } from './jp2/describe.js';
+import { bufferRange, openFileRange } from './jp2/reader.js';
 import { readHead, sniffFormat } from './sniff.js';
 import { readTiffTileSize } from './tiff.js';
 import { isDecreasing, isPagePyramid, MAX_PYRAMID_LEVELS } from './tiff/pyramid.js';
 import type { TiffStructure } from './tiff/structure.js';
 
-/** Source formats Recto decodes, by sharp's name. Anything else is a 501 naming the format. */
-export const SOURCE_FORMATS = ['jpeg', 'png', 'tiff', 'webp', 'gif'] as const;
+/**
+ * Source formats Recto decodes, by sharp's name, and 'jp2' for JPEG 2000 (a JP2 file or a bare
+ * codestream), which lib/render/jp2 decodes. Anything else is a 501 naming the format.
+ */
+export const SOURCE_FORMATS = ['jpeg', 'png', 'tiff', 'webp', 'gif', 'jp2'] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
 
@@ -53,6 +59,12 @@ export interface SourceProbe {
    * bounds the pixels decoded, not the master's size.
    */
   readonly tiff?: TiffStructure;
+  /**
+   * A JPEG 2000 master read by ranges (format 'jp2'): where its codestream, main header and ICC
+   * profile lie. Renders decode only the resolution and the tiles a request needs (render.ts);
+   * what needs more is for its access copy (a tiled pyramidal TIFF, access-copy.ts).
+   */
+  readonly jp2?: Jp2Description;
 }
 
 export interface ProbeOptions {
@@ -81,6 +93,7 @@ export async function probe(input: Buffer | string, options: ProbeOptions): Prom
     throw new SourceError('SOURCE_UNREADABLE', expected('an image', 'the source', 'an empty file'));
   }
   const named = sniffFormat(head);
+  if (named === 'jp2' || named === 'j2k') return probeJp2(input, context);
   if (named !== undefined) throw unsupported(named);
 
   const open = (extra: { page?: number; subifd?: number } = {}): Promise<Metadata> =>
@@ -156,6 +169,25 @@ export async function probe(input: Buffer | string, options: ProbeOptions): Prom
     const failure = toRenderError(error, context);
     const weak = failure.code === 'SOURCE_UNREADABLE' ? sniffFormat(head, { weak: true }) : undefined;
     throw weak === undefined ? failure : unsupported(weak);
+  }
+}
+
+/**
+ * A JPEG 2000 is described from its header (lib/render/jp2), as when it is read by ranges. No
+ * pixel limit here: a render decodes only what a request needs and is held to the limit then.
+ */
+async function probeJp2(input: Buffer | string, context: { maxInputPixels: number; input: Buffer | string }): Promise<SourceProbe> {
+  if (Buffer.isBuffer(input)) return describeJp2(bufferRange(input), input.length);
+  try {
+    const file = await openFileRange(input);
+    try {
+      const { size } = await stat(input);
+      return await describeJp2(file.read, size);
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    throw toRenderError(error, context);
   }
 }
 

@@ -5,14 +5,17 @@
 import sharp from 'sharp';
 import type { Sharp, SharpOptions } from 'sharp';
 import type { EncodeConfig } from '../config.js';
-import { IiifRequestError, SourceError, UnsupportedError, expected } from '../errors.js';
+import { IiifRequestError, SourceError, UnavailableError, UnsupportedError, expected } from '../errors.js';
 import { MEDIA_TYPES, RENDERABLE_FORMATS } from '../iiif/types.js';
 import type { Plan, Rect, RenderableFormat } from '../iiif/types.js';
 import { encoderSettings } from './encode.js';
 import type { EncoderSettings } from './encode.js';
-import { assertRenderMemory } from './estimate.js';
+import { assertRenderMemory, estimateAccessCopySeconds, estimateJp2Decode, JP2_RENDER_NOW_SECONDS, jp2RenderableNow } from './estimate.js';
 import { toRenderError } from './failure.js';
 import { transformRect } from './geometry.js';
+import { decodeJp2 } from './jp2/decode.js';
+import { headerOf } from './jp2/describe.js';
+import { bufferRange, openFileRange } from './jp2/reader.js';
 import { SOURCE_FORMATS } from './probe.js';
 import type { SourceProbe } from './probe.js';
 import { canTakeLoadOptions, route } from './route.js';
@@ -24,8 +27,9 @@ import { emptyStats, readExactly, type ReadRange } from './tiff/ranges.js';
 import { regionTiff } from './tiff/wrap.js';
 
 /**
- * A master read by byte ranges (a tiled TIFF whose structure is in its probe, SourceProbe.tiff):
- * only the tiles under a region are read and decoded.
+ * A master read by byte ranges: a tiled TIFF whose structure is in its probe (SourceProbe.tiff),
+ * or a JPEG 2000 (SourceProbe.jp2). Only the tiles under a region are read and decoded; of a
+ * JPEG 2000, only at the resolution the output needs.
  */
 export interface RangedInput {
   /** Exactly `length` bytes of the master from `offset` (pinned to the version probed). */
@@ -91,7 +95,13 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
  *   can hold (WebP: 16383 pixels a side), or a format that is not renderable;
  *   `SOURCE_FORMAT_NOT_SUPPORTED` (501) for a source format lib/render does not decode;
  *   `RENDER_TOO_LARGE` (501) when the render would need more than `memoryBudgetBytes`.
- * @throws UnavailableError `RENDER_TIMEOUT` (503) when `timeoutSeconds` ran out.
+ * @throws UnavailableError `RENDER_TIMEOUT` (503) when `timeoutSeconds` ran out;
+ *   `SOURCE_NEEDS_ACCESS_COPY` (503, Retry-After: estimateAccessCopySeconds) for a JPEG 2000
+ *   master when the decode does not fit a request (jp2RenderableNow is false): the render
+ *   waits for the master's access copy.
+ *
+ * A JPEG 2000 master (`source.jp2`) is always read by ranges, whatever the input: a file path or
+ * bytes are read through a ReadRange of their own.
  */
 export async function render(input: RenderInput, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult> {
   configureSharp();
@@ -99,6 +109,7 @@ export async function render(input: RenderInput, plan: Plan, source: SourceProbe
   if (!(SOURCE_FORMATS as readonly string[]).includes(source.format)) {
     throw new UnsupportedError('SOURCE_FORMAT_NOT_SUPPORTED', expected(`a source in one of ${SOURCE_FORMATS.join(', ')}`, 'the source format', source.format));
   }
+  if (source.jp2 !== undefined && (typeof input === 'string' || Buffer.isBuffer(input))) return renderJp2Whole(input, plan, source, options);
   const ranged = rangedInput(input, source);
   if (ranged === undefined && source.width * source.height > options.maxInputPixels) {
     throw new SourceError('SOURCE_TOO_LARGE', expected(`at most ${options.maxInputPixels} pixels`, 'the source', `${source.width}x${source.height}`));
@@ -112,6 +123,7 @@ export async function render(input: RenderInput, plan: Plan, source: SourceProbe
   if (chosen.output.width > limit || chosen.output.height > limit) {
     throw new UnsupportedError('FORMAT_NOT_SUPPORTED', expected(`at most ${limit} pixels a side for ${plan.format} output`, 'the size', `${chosen.output.width}x${chosen.output.height}`));
   }
+  if (!jp2RenderableNow(plan, source)) throw needsAccessCopy(plan, source);
   assertRenderMemory(plan, source, options.memoryBudgetBytes);
   if (ranged !== undefined) {
     const stored = await passthrough(ranged, plan, chosen, source);
@@ -158,7 +170,10 @@ export async function render(input: RenderInput, plan: Plan, source: SourceProbe
 async function geometry(input: RenderInput, chosen: RenderRoute, source: SourceProbe, options: RenderOptions, format: RenderableFormat, transform: boolean): Promise<Sharp> {
   const ranged = rangedInput(input, source);
   // A region read by ranges is the cut already.
-  let pipeline = ranged === undefined ? openSource(fileOrBytes(input), chosen.load, source, options.maxInputPixels, format) : await openRegion(ranged, source, chosen.level, decodedRect(chosen), options.maxInputPixels, format);
+  let pipeline: Sharp;
+  if (ranged === undefined) pipeline = openSource(fileOrBytes(input), chosen.load, source, options.maxInputPixels, format);
+  else if (source.jp2 !== undefined) pipeline = await openJp2Region(ranged, source, chosen.level, decodedRect(chosen), options.maxInputPixels, format);
+  else pipeline = await openRegion(ranged, source, chosen.level, decodedRect(chosen), options.maxInputPixels, format);
   if (chosen.extract !== undefined && ranged === undefined) {
     const { x, y, width, height } = chosen.extract;
     pipeline = pipeline.extract({ left: x, top: y, width, height });
@@ -205,6 +220,60 @@ export async function openRegion(input: RangedInput, source: SourceProbe, level:
   return colourAtLoad(sharp(regionTiff(region.pixels, icc), loadOptions({}, Math.max(maxInputPixels, rect.width * rect.height))), source, format);
 }
 
+/**
+ * Open `rect` of reduction `reduce` (pixels of the image at 1/2^reduce) of a JPEG 2000 master
+ * read by ranges: only the tiles under it are read, and of those only what that resolution
+ * needs when the master says where it ends (lib/render/jp2). The pixels reach libvips as
+ * openRegion's do: an uncompressed TIFF with the master's ICC profile, brought to sRGB at load.
+ * @throws SourceError SOURCE_UNREADABLE for a corrupt codestream; UnsupportedError for what the
+ *   decoder cannot output or a decode too large for its heap.
+ */
+export async function openJp2Region(input: RangedInput, source: SourceProbe, reduce: number, rect: Rect, maxInputPixels: number, format: RenderableFormat): Promise<Sharp> {
+  const description = source.jp2;
+  if (description === undefined) throw new TypeError(expected('a probe with the JPEG 2000 description (SourceProbe.jp2)', 'a JPEG 2000 render', 'a probe without one'));
+  const icc = description.icc === undefined ? undefined : await readExactly(input.read, description.icc.offset, description.icc.length, emptyStats());
+  const f = 2 ** reduce;
+  const { width, height } = description.info;
+  // The rectangle on the full-resolution grid whose reduction is `rect` (decodeJp2 rounds out).
+  const area = { x: rect.x * f, y: rect.y * f, width: Math.min(width - rect.x * f, rect.width * f), height: Math.min(height - rect.y * f, rect.height * f) };
+  const bytesPerPixel = description.info.components * (description.info.bits > 8 ? 2 : 1);
+  const decoded = await decodeJp2(input.read, headerOf(description, icc), { reduce, area, maxBytes: Math.max(maxInputPixels, rect.width * rect.height) * bytesPerPixel });
+  const pixels = { data: decoded.data, width: decoded.width, height: decoded.height, channels: decoded.channels, bitsPerSample: decoded.bits, premultiplied: false };
+  let pipeline = sharp(regionTiff(pixels, icc), loadOptions({}, Math.max(maxInputPixels, decoded.width * decoded.height)));
+  const { x, y } = decoded.region;
+  if (x !== rect.x || y !== rect.y || decoded.width !== rect.width || decoded.height !== rect.height) {
+    pipeline = pipeline.extract({ left: rect.x - x, top: rect.y - y, width: rect.width, height: rect.height });
+  }
+  return colourAtLoad(pipeline, source, format);
+}
+
+/** A JPEG 2000 master given whole (a file or its bytes), rendered through a ReadRange of its own. */
+async function renderJp2Whole(input: Buffer | string, plan: Plan, source: SourceProbe, options: RenderOptions): Promise<RenderResult> {
+  if (Buffer.isBuffer(input)) return render({ read: bufferRange(input) }, plan, source, options);
+  let file: Awaited<ReturnType<typeof openFileRange>>;
+  try {
+    file = await openFileRange(input);
+  } catch (error) {
+    throw toRenderError(error, { maxInputPixels: options.maxInputPixels, input });
+  }
+  try {
+    return await render({ read: file.read }, plan, source, options);
+  } finally {
+    await file.close();
+  }
+}
+
+/** The 503 of a JPEG 2000 render that must wait for the master's access copy. */
+function needsAccessCopy(plan: Plan, source: SourceProbe): UnavailableError {
+  const cost = estimateJp2Decode(plan, source);
+  const at = cost.reduce === 0 ? 'full resolution' : `1/${2 ** cost.reduce}`;
+  return new UnavailableError(
+    'SOURCE_NEEDS_ACCESS_COPY',
+    `${expected(`a decode of at most ${JP2_RENDER_NOW_SECONDS} s from a JPEG 2000 master`, 'the image', `about ${Math.ceil(cost.seconds)} s: ${cost.pixels} pixels at ${at}`)}; it is rendered from the master's access copy (a tiled pyramidal TIFF) once that is built`,
+    estimateAccessCopySeconds(source),
+  );
+}
+
 function colourAtLoad(opened: Sharp, source: SourceProbe, format: RenderableFormat): Sharp {
   let pipeline = opened;
   if (source.hasProfile && source.depth === 'ushort') {
@@ -249,10 +318,10 @@ function assertDecodeWithin(rect: Rect, maxInputPixels: number): void {
   }
 }
 
-/** The ranged input, when the input is one; it needs the structure in the probe. */
+/** The ranged input, when the input is one; it needs the structure (TIFF) or description (JPEG 2000) in the probe. */
 export function rangedInput(input: RenderInput, source: SourceProbe): RangedInput | undefined {
   if (typeof input === 'string' || Buffer.isBuffer(input)) return undefined;
-  rangedStructure(source);
+  if (source.jp2 === undefined) rangedStructure(source);
   return input;
 }
 

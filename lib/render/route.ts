@@ -75,7 +75,8 @@ export interface RouteOptions {
 /**
  * Choose the route for `plan` on `source`.
  *
- * Reading less: a pyramidal TIFF is opened at the smallest level that still covers the output;
+ * Reading less: a pyramidal TIFF is opened at the smallest level that still covers the output,
+ * and a JPEG 2000 decoded at the smallest reduction (1/2^r) that does;
  * a JPEG file at the largest DCT scale (1/2, 1/4, 1/8) that still does, exactly like a pyramid
  * level (libjpeg's scaled pixel i covers source pixels [N*i, N*(i+1)), so region coordinates
  * scale exactly); a JPEG Buffer or a WebP source is resized whole before the scaled region is
@@ -172,6 +173,10 @@ function storedLevels(source: SourceProbe, stored: Size, options: RouteOptions):
       levels: makeLevels(stored, sizes),
       loadFor: (index) => (index === 0 ? {} : subifds ? { subifd: index - 1 } : { page: index }),
     };
+  }
+  if (source.format === 'jp2') {
+    // A JPEG 2000's reduced resolutions are its levels: level r is a decode at 1/2^r.
+    return { levels: makeLevels(stored, source.levels.length > 0 ? source.levels : [stored]), loadFor: () => ({}) };
   }
   if (source.format === 'jpeg' && options.inputIsPath) {
     const factors = JPEG_SHRINK_FACTORS.filter((n) => Math.floor(stored.width / n) >= 1 && Math.floor(stored.height / n) >= 1);

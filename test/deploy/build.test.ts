@@ -1,7 +1,8 @@
 /**
  * `npm run build` on throwaway entry points in the temp directory: the bundle format, sharp
- * packaged for the Lambda architecture whatever this machine is, the AWS SDK choice, and a
- * bundle that answers an event in a fresh Node process using only what dist/ holds.
+ * packaged for the Lambda architecture whatever this machine is, the AWS SDK choice, the
+ * JPEG 2000 decoder (loaded at run time) copied beside the bundles that decode, and bundles that
+ * answer an event in a fresh Node process using only what dist/ holds.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BuildResult, buildFunctions, REPO_ROOT, REQUIRE_BANNER } from '../../infra/build/bundle.js';
+import { type BuildResult, buildFunctions, REPO_ROOT, REQUIRE_BANNER, RUNTIME_PACKAGES } from '../../infra/build/bundle.js';
+import { decodeJp2 } from '../../lib/render/jp2/decode.js';
+import { readJp2Header } from '../../lib/render/jp2/header.js';
+import { bufferRange } from '../../lib/render/jp2/reader.js';
 import { BuildError, ELF_MACHINES, elfMachine, isRuntimeFile, lockedSharpVersion } from '../../infra/build/sharp.js';
 
 const execFileAsync = promisify(execFile);
@@ -30,6 +34,18 @@ export async function handler(event: { readonly colour: string }) {
 /** CommonJS that calls require() on a built-in: only works in the ESM bundle with the banner. */
 const LEGACY_CJS = `module.exports = require('node:path').sep.length;`;
 
+/** Decodes the JPEG 2000 it is given with lib/render/jp2, whose codec is loaded at run time. */
+const JP2_ENTRY = `
+import { decodeJp2 } from ${JSON.stringify(join(REPO_ROOT, 'lib', 'render', 'jp2', 'decode.ts'))};
+import { readJp2Header } from ${JSON.stringify(join(REPO_ROOT, 'lib', 'render', 'jp2', 'header.ts'))};
+import { bufferRange } from ${JSON.stringify(join(REPO_ROOT, 'lib', 'render', 'jp2', 'reader.ts'))};
+export async function handler(event: { readonly jp2: string }) {
+  const read = bufferRange(Buffer.from(event.jp2, 'base64'));
+  const image = await decodeJp2(read, await readJp2Header(read), { reduce: 1, maxBytes: 1 << 20 });
+  return { statusCode: 200, width: image.width, height: image.height, channels: image.channels, sha256: (await import('node:crypto')).createHash('sha256').update(image.data).digest('hex') };
+}
+`;
+
 const SDK_ENTRY = `
 import { S3Client } from '@aws-sdk/client-s3';
 export const handler = async () => ({ statusCode: 200, client: typeof S3Client });
@@ -44,7 +60,8 @@ beforeAll(async () => {
   await writeFile(join(work, 'sharp-entry.ts'), SHARP_ENTRY);
   await writeFile(join(work, 'legacy.cjs'), LEGACY_CJS);
   await writeFile(join(work, 'sdk-entry.ts'), SDK_ENTRY);
-  const entries = { render: join(work, 'sharp-entry.ts'), plain: join(work, 'sdk-entry.ts') };
+  await writeFile(join(work, 'jp2-entry.ts'), JP2_ENTRY);
+  const entries = { render: join(work, 'sharp-entry.ts'), plain: join(work, 'sdk-entry.ts'), jp2: join(work, 'jp2-entry.ts') };
   // arm64 is the default; on a fresh machine this installs sharp's linux-arm64 packages once.
   arm64 = await buildFunctions({ entries, outdir: join(work, 'arm64') });
   x64 = await buildFunctions({ entries, outdir: join(work, 'x64'), architecture: 'x64' });
@@ -109,7 +126,7 @@ describe('npm run build bundles', () => {
       awsSdk: 'bundle',
       nodeTarget: 'node22',
       sharpVersion: await lockedSharpVersion(REPO_ROOT),
-      functions: { render: { handler: 'index.handler', usesSharp: true }, plain: { handler: 'index.handler', usesSharp: false } },
+      functions: { render: { handler: 'index.handler', usesSharp: true }, plain: { handler: 'index.handler', usesSharp: false }, jp2: { handler: 'index.handler', usesSharp: false } },
     });
   });
 
@@ -161,7 +178,37 @@ describe('npm run build packages sharp', () => {
   });
 });
 
+describe('npm run build packages the JPEG 2000 decoder', () => {
+  it('copies only the decoder\'s glue, WebAssembly and package.json beside a bundle that decodes JPEG 2000, and nothing beside one that does not', async () => {
+    // Assess
+    const jp2 = built(arm64, 'jp2');
+    const codec = RUNTIME_PACKAGES[0];
+    expect(jp2.runtimePackages).toEqual([codec.name]);
+    expect(built(arm64, 'render').runtimePackages).toEqual([]);
+    const files = await readdir(join(jp2.dir, 'node_modules', codec.name), { recursive: true, withFileTypes: true });
+    expect(files.filter((file) => file.isFile()).map((file) => join(file.parentPath, file.name).slice(join(jp2.dir, 'node_modules', codec.name).length + 1)).sort()).toEqual([...codec.files].sort());
+    // WebAssembly is the same on every architecture: the x64 build carries the same bytes.
+    const wasm = 'dist/openjpegwasm_decode.wasm';
+    expect(await sha256(join(built(x64, 'jp2').dir, 'node_modules', codec.name, wasm))).toBe(await sha256(join(jp2.dir, 'node_modules', codec.name, wasm)));
+  });
+});
+
 describe('a built bundle in a fresh Node process', () => {
+  it('decodes a JPEG 2000 with the decoder from its own node_modules', async () => {
+    // Prepare: the fixture, and what decoding it here gives.
+    const bytes = await readFile(join(REPO_ROOT, 'test', 'fixtures', 'jp2', 'tiled.jp2'));
+    const read = bufferRange(bytes);
+    const image = await decodeJp2(read, await readJp2Header(read), { reduce: 1, maxBytes: 1 << 20 });
+    const expected = { statusCode: 200, width: image.width, height: image.height, channels: image.channels, sha256: createHash('sha256').update(image.data).digest('hex') };
+
+    // Act
+    const answer = await invokeFresh(built(arm64, 'jp2').bundle, { jp2: bytes.toString('base64') });
+
+    // Assess
+    expect(answer).toEqual(expected);
+    expect(expected).toMatchObject({ width: 60, height: 45, channels: 3 });
+  });
+
   it('answers an event with sharp from its own node_modules and bundled CommonJS calling require()', async () => {
     // Prepare: the x64 build matches this machine; the process starts in the temp directory.
     const bundle = built(x64, 'render').bundle;

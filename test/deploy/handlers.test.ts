@@ -111,6 +111,15 @@ describe('the functions in template.yaml', () => {
     expect(built('purge').nodeModulesBytes).toBe(0);
   });
 
+  it('carries the JPEG 2000 decoder in the functions that decode: the purge bundle has none', () => {
+    // Assess
+    expect(Object.fromEntries(Object.keys(FUNCTIONS).map((name) => [name, built(name).runtimePackages]))).toEqual({
+      iiif: ['@cornerstonejs/codec-openjpeg'],
+      prewarm: ['@cornerstonejs/codec-openjpeg'],
+      purge: [],
+    });
+  });
+
   it.each(Object.keys(FUNCTIONS))('%s loads in a fresh Node process and exports handler as a function', async (name) => {
     expect(await exportsOf(built(name).bundle)).toMatchObject({ handler: 'function' });
   });

@@ -33,6 +33,7 @@ describe('the layer rules', () => {
     ['lib/store/probe.ts', "import { QueueSender } from '../queue/index.js';", "'../queue/index.js'"],
     ['lib/service/probe.ts', "import { createHttpApp } from '../http/app.js';", "'../http/app.js'"],
     ['lib/service/probe.ts', "import { render } from '../render/index.js';", "'../render/index.js'"],
+    ['lib/service/probe.ts', "import { buildAccessCopy } from '../render/access-copy.js';", "'../render/access-copy.js'"],
     ['lib/http/probe.ts', "import { createServices } from '../entry/wiring.js';", "'../entry/wiring.js'"],
     ['lib/config.ts', "import type { Limits } from './iiif/types.js';", "'./iiif/types.js'"],
     ['functions/probe/handler.ts', "import { ImageService } from '../../lib/service/images.js';", "'../../lib/service/images.js'"],
@@ -46,6 +47,7 @@ describe('the layer rules', () => {
 
   it.each([
     ['lib/service/probe.ts', "import { resolve } from '../iiif/index.js';\nimport { estimateRenderSeconds } from '../render/estimate.js';\nimport type { RenderResult } from '../render/index.js';"],
+    ['lib/service/probe.ts', "import { describeJp2 } from '../render/jp2/describe.js';\nimport { estimateAccessCopySeconds, jp2RenderableNow } from '../render/estimate.js';\nimport type { AccessCopy } from '../render/access-copy.js';"],
     ['lib/render/probe.ts', "import sharp from 'sharp';\nimport { expected } from '../errors.js';\nimport type { Plan } from '../iiif/index.js';"],
     ['lib/entry/probe.ts', "import { createHttpApp } from '../http/app.js';\nimport { SourceStore } from '../store/index.js';"],
     ['functions/probe/handler.ts', "import { createGatewayHandler } from '../../lib/entry/iiif.js';"],

@@ -118,21 +118,21 @@ describe('a source that is too large', () => {
   });
 });
 
-describe('a source in a format Recto does not decode', () => {
-  it('answers SOURCE_FORMAT_NOT_SUPPORTED (501) naming JPEG 2000', async () => {
-    // Act
-    const error = await probeAndRender(jp2Header());
-    // Assess
-    expect(error).toMatchObject({
-      name: 'UnsupportedError',
-      code: 'SOURCE_FORMAT_NOT_SUPPORTED',
-      status: 501,
-      message: 'Expected a source in one of jpeg, png, tiff, webp, gif for the source format but received "jp2"',
-    });
-  });
-
+describe('a JPEG 2000 cut short (lib/render/jp2 reads JPEG 2000)', () => {
   it.each([
-    ['a J2K codestream', Buffer.from([0xff, 0x4f, 0xff, 0x51, 0, 0x2f, 0, 0]), 'j2k'],
+    ['a JP2 file whose header has no colour box', jp2Header(), "Expected a 'colr' box in 'jp2h'"],
+    ['a J2K codestream cut inside SIZ', Buffer.from([0xff, 0x4f, 0xff, 0x51, 0, 0x2f, 0, 0]), 'Expected a complete codestream main header'],
+  ])('answers SOURCE_UNREADABLE (422) for %s', async (_name, bytes, text) => {
+    // Act
+    const error = await probeAndRender(bytes);
+    // Assess
+    expect(error).toMatchObject({ name: 'SourceError', code: 'SOURCE_UNREADABLE', status: 422 });
+    expect((error as Error).message).toContain(text);
+  });
+});
+
+describe('a source in a format Recto does not decode', () => {
+  it.each([
     ['a PDF', Buffer.from('%PDF-1.7\n%\u00e2\u00e3\n1 0 obj\n'), 'pdf'],
     ['an SVG', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'), 'svg'],
     ['a HEIC', Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic')]), 'heic'],
@@ -142,7 +142,7 @@ describe('a source in a format Recto does not decode', () => {
     const error = await probeAndRender(bytes);
     // Assess
     expect(error).toMatchObject({ code: 'SOURCE_FORMAT_NOT_SUPPORTED', status: 501 });
-    expect((error as Error).message).toBe(`Expected a source in one of jpeg, png, tiff, webp, gif for the source format but received "${format}"`);
+    expect((error as Error).message).toBe(`Expected a source in one of jpeg, png, tiff, webp, gif, jp2 for the source format but received "${format}"`);
   });
 });
 

@@ -17,10 +17,16 @@ export const MARKER = {
   COC: 0xff53,
   TLM: 0xff55,
   PLM: 0xff57,
+  PLT: 0xff58,
+  POC: 0xff5f,
   PPM: 0xff60,
+  PPT: 0xff61,
   COM: 0xff64,
   CAP: 0xff50,
   SOT: 0xff90,
+  SOP: 0xff91,
+  EPH: 0xff92,
+  SOD: 0xff93,
   EOC: 0xffd9,
 } as const;
 
@@ -72,6 +78,15 @@ export interface CodingStyle {
   readonly reversible: boolean;
   /** RGB components go through the component transform (RCT or ICT). */
   readonly mct: boolean;
+  /**
+   * Precinct sizes per resolution, lowest first, as exponents (a precinct is 2^x by 2^y);
+   * absent when COD gives none (every precinct is 2^15 a side).
+   */
+  readonly precincts?: readonly { readonly x: number; readonly y: number }[];
+  /** Every packet starts with an SOP marker segment. */
+  readonly sop: boolean;
+  /** Every packet header ends with an EPH marker. */
+  readonly eph: boolean;
 }
 
 /** A marker segment of the main header: where it is, relative to the codestream's start. */
@@ -221,8 +236,9 @@ export function parseCod(body: Buffer): CodingStyle {
   if (progression === undefined) throw unreadable('a progression order 0..4', String(body.readUInt8(1)));
   const layers = body.readUInt16BE(2);
   if (layers === 0) throw unreadable('at least one quality layer', '0');
-  const style = parseCodingParameters(body.subarray(5), (body.readUInt8(0) & 1) !== 0);
-  return { ...style, progression, layers, mct: body.readUInt8(4) !== 0 };
+  const scod = body.readUInt8(0);
+  const style = parseCodingParameters(body.subarray(5), (scod & 1) !== 0);
+  return { ...style, progression, layers, mct: body.readUInt8(4) !== 0, sop: (scod & 2) !== 0, eph: (scod & 4) !== 0 };
 }
 
 /** The decomposition levels a COC (A.6.2) sets for its component. */
@@ -236,7 +252,7 @@ function parseCocLevels(body: Buffer, components: number): number {
 }
 
 /** SPcod / SPcoc: levels, code-block size and style, wavelet, precinct sizes. */
-function parseCodingParameters(body: Buffer, precincts: boolean): Pick<CodingStyle, 'levels' | 'codeBlock' | 'reversible'> {
+function parseCodingParameters(body: Buffer, precincts: boolean): Pick<CodingStyle, 'levels' | 'codeBlock' | 'reversible' | 'precincts'> {
   if (body.length < 5) throw unreadable('coding parameters of at least 5 bytes', `${body.length} bytes`);
   const levels = body.readUInt8(0);
   if (levels > MAX_DECOMPOSITIONS) throw unreadable(`at most ${MAX_DECOMPOSITIONS} decomposition levels`, String(levels));
@@ -246,7 +262,8 @@ function parseCodingParameters(body: Buffer, precincts: boolean): Pick<CodingSty
   const transform = body.readUInt8(4);
   if (transform > 1) throw unreadable('the 9-7 (0) or 5-3 (1) wavelet', String(transform));
   if (precincts && body.length < 5 + levels + 1) throw unreadable(`${levels + 1} precinct sizes`, `${body.length - 5}`);
-  return { levels, codeBlock: { width: 2 ** xcb, height: 2 ** ycb }, reversible: transform === 1 };
+  const sizes = precincts ? Array.from({ length: levels + 1 }, (_, r) => ({ x: body.readUInt8(5 + r) & 0xf, y: body.readUInt8(5 + r) >> 4 })) : undefined;
+  return { levels, codeBlock: { width: 2 ** xcb, height: 2 ** ycb }, reversible: transform === 1, ...(sizes === undefined ? {} : { precincts: sizes }) };
 }
 
 // ---- geometry -----------------------------------------------------------------------------

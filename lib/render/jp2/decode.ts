@@ -9,6 +9,7 @@ import type { Size } from '../../iiif/types.js';
 import { CODEC_HEAP_LIMIT, type CodecOutput, decodeCodestream } from './codec.js';
 import { type MainHeader, type Rect, type TilePart, type TileRange, readTileParts, reducedRect, tileGrid, tileRangeCodestream, tileRangeRect, tilesCovering, unreadable } from './codestream.js';
 import type { Jp2Header, Jp2Info } from './header.js';
+import { type TilePartHead, canSkipResolutions, packetsPerResolution, parseTilePartHead, reducedTilePart, tilePartsFromTlm } from './packets.js';
 import { type ReadRange, WindowedReader, truncated } from './reader.js';
 import { syccToRgb } from './sycc.js';
 
@@ -47,6 +48,8 @@ export interface DecodedImage {
 const BLOCK_PIXELS = 4 * 1024 * 1024;
 /** Beyond the samples: the codestream, OpenJPEG's code-block buffers, the glue's own heap. */
 const CODEC_OVERHEAD_BYTES = 64 * 1024 * 1024;
+/** Blocks whose tile-parts are read ahead while an earlier block decodes. */
+const READ_AHEAD_BLOCKS = 4;
 
 /**
  * Refuse, before any pixel is read, a source this decoder cannot output.
@@ -72,6 +75,11 @@ export function assertDecodable(info: Jp2Info, main: MainHeader): void {
  * Decode the whole source, or `options.area` of it, at reduction `options.reduce`. The area is
  * widened to whole pixels of the reduced image (floor at its start, ceiling at its end).
  *
+ * Reads: the main header, the tile-part index (from TLM markers when the main header has them,
+ * else one small read per tile-part), then only the tiles under the area, a few blocks of tiles
+ * ahead of the decoding; at a reduction, only the packets of the resolutions kept when the tiles
+ * say where they end (see packets.ts).
+ *
  * @throws UnsupportedError `RENDER_TOO_LARGE` when the pixels would exceed `options.maxBytes`,
  *   or a block of tiles (the whole image, when it is not tiled) the codec's 2 GiB heap.
  * @throws UnsupportedError `SOURCE_FORMAT_NOT_SUPPORTED` as assertDecodable does, for packed
@@ -92,17 +100,25 @@ export async function decodeJp2(read: ReadRange, header: Jp2Header, options: Dec
   const height = target.y1 - target.y0;
   checkBudget(width * height * channels * (bits / 8), options.maxBytes, `${width}x${height}, ${channels} channels, ${bits}-bit`);
 
+  const mainBytes = await read(codestream.offset, main.length);
+  if (mainBytes.length < main.length) throw truncated('codestream main header', codestream.offset + mainBytes.length);
+  const length = codestream.end === undefined ? undefined : codestream.end - codestream.offset;
   // Small windows: walking the tile-parts of a large file reads a few bytes every megabyte or so.
-  const reader = new WindowedReader(read, 16 * 1024);
-  const parts = await readTileParts(reader, codestream.offset, codestream.end, main);
+  const parts = tilePartsFromTlm(mainBytes, main, length) ?? (await readTileParts(new WindowedReader(read, 16 * 1024), codestream.offset, codestream.end, main));
   const ranges = [...blocks(main, target, reduce)];
   for (const range of ranges) checkBlock(main, range, reduce, bits / 8, compressedBytes(main, parts, range));
 
   const out = Buffer.alloc(width * height * channels * (bits / 8));
-  const mainBytes = await reader.exactly(codestream.offset, main.length, 'codestream main header');
-  for (const range of ranges) {
-    const pixels = await decodeBlock(read, header, mainBytes, parts, range, reduce);
-    place(pixels, out, target, blockRect(main, range, reduce), bits / 8);
+  // Each block's bytes are dropped once decoded; the next few are being read meanwhile.
+  const reading: ({ start(): Promise<PartBytes[]> } | undefined)[] = ranges.map((range) => lazy(() => readBlock(read, header, parts, range, reduce)));
+  for (const [index, range] of ranges.entries()) {
+    for (const ahead of reading.slice(index + 1, index + 1 + READ_AHEAD_BLOCKS)) void ahead?.start();
+    const withBytes = await (reading[index]?.start() ?? Promise.resolve([]));
+    reading[index] = undefined;
+    const rect = blockRect(main, range, reduce);
+    const size: Size = { width: rect.x1 - rect.x0, height: rect.y1 - rect.y0 };
+    const pixels = finish(await decodeCodestream(tileRangeCodestream(mainBytes, main, range, withBytes), reduce, size), header.info);
+    place(pixels, out, target, rect, bits / 8);
   }
   const origin = reducedRect(main.siz, reduce);
   return {
@@ -175,23 +191,79 @@ function* blocks(main: MainHeader, target: Rect, reduce: number): Generator<Tile
 
 const pixelCount = (rect: Rect): number => (rect.x1 - rect.x0) * (rect.y1 - rect.y0);
 
-async function decodeBlock(read: ReadRange, header: Jp2Header, mainBytes: Buffer, parts: readonly TilePart[], range: TileRange, reduce: number): Promise<CodecOutput> {
-  const { main, offset } = header.codestream;
-  const rect = blockRect(main, range, reduce);
-  const size: Size = { width: rect.x1 - rect.x0, height: rect.y1 - rect.y0 };
+/** A promise started on first ask, so reads ahead begin only when wanted; a failure waits for its turn. */
+function lazy<T>(make: () => Promise<T>): { start(): Promise<T> } {
+  let started: Promise<T> | undefined;
+  return {
+    start() {
+      if (started === undefined) {
+        started = make();
+        started.catch(() => undefined);
+      }
+      return started;
+    },
+  };
+}
+
+type PartBytes = { readonly part: TilePart; readonly bytes: Buffer };
+
+/** The tile-parts a block decodes from, with their bytes, in codestream order. */
+async function readBlock(read: ReadRange, header: Jp2Header, parts: readonly TilePart[], range: TileRange, reduce: number): Promise<PartBytes[]> {
+  const { main } = header.codestream;
   const wanted = tilesOf(main, range);
   const chosen = parts.filter((part) => wanted.has(part.tile));
   const missing = [...wanted].find((tile) => !chosen.some((part) => part.tile === tile));
   if (missing !== undefined) throw unreadable('a tile-part for every tile', `none for tile ${missing}`);
-  const withBytes = await Promise.all(chosen.map(async (part) => ({ part, bytes: await readPart(read, offset, part) })));
-  const output = await decodeCodestream(tileRangeCodestream(mainBytes, main, range, withBytes), reduce, size);
-  return finish(output, header.info);
+  if (reduce === 0 || !canSkipResolutions(main)) return Promise.all(chosen.map(async (part) => ({ part, bytes: await readPart(read, header.codestream.offset, part) })));
+  const tiles = await Promise.all([...wanted].map((tile) => readReducedTile(read, header, chosen.filter((part) => part.tile === tile), tile, reduce)));
+  return tiles.flat();
 }
 
-async function readPart(read: ReadRange, offset: number, part: TilePart): Promise<Buffer> {
-  const bytes = await read(offset + part.offset, part.length);
-  if (bytes.length < part.length) throw truncated(`tile-part of tile ${part.tile}`, offset + part.offset + bytes.length);
+async function readPart(read: ReadRange, offset: number, part: TilePart, from = 0): Promise<Buffer> {
+  const bytes = await read(offset + part.offset + from, part.length - from);
+  if (bytes.length < part.length - from) throw truncated(`tile-part of tile ${part.tile}`, offset + part.offset + from + bytes.length);
   return bytes;
+}
+
+/**
+ * A tile for a decode at 1/2^reduce: the headers of its tile-parts first (with a guess at the
+ * packets wanted, so one read is often enough), then the rest of the packets wanted, rebuilt as
+ * one tile-part (reducedTilePart). Whole tile-parts when its headers do not say where the
+ * packets end.
+ */
+async function readReducedTile(read: ReadRange, header: Jp2Header, parts: readonly TilePart[], tile: number, reduce: number): Promise<PartBytes[]> {
+  const { main, offset } = header.codestream;
+  const counts = packetsPerResolution(main, tile);
+  const total = counts.reduce((sum, n) => sum + n, 0);
+  const keep = counts.slice(0, counts.length - reduce).reduce((sum, n) => sum + n, 0);
+  const heads = await Promise.all(parts.map(async (part) => {
+    // The header (a few bytes a packet for PLT) and twice the share of the bytes the kept resolutions would have if every pixel cost the same.
+    const guess = Math.min(part.length, 32 + 3 * total + Math.ceil((2 * part.length) / 4 ** reduce));
+    let bytes = await readPart(read, offset, { ...part, length: guess });
+    for (;;) {
+      const head = parseTilePartHead(bytes, tile, part.length);
+      if (!('need' in head)) return { part, head, bytes };
+      const more = await readPart(read, offset, { ...part, length: Math.min(part.length, Math.max(head.need, 2 * bytes.length)) }, bytes.length);
+      bytes = Buffer.concat([bytes, more]);
+    }
+  }));
+  const [first] = heads;
+  const listed = heads.reduce((sum, { head }) => sum + (head.packetLengths?.length ?? 0), 0);
+  if (first === undefined || heads.some(({ head }) => head.restyles || head.packetLengths === undefined) || listed !== total) {
+    return Promise.all(heads.map(async ({ part, bytes }) => ({ part, bytes: bytes.length === part.length ? bytes : Buffer.concat([bytes, await readPart(read, offset, part, bytes.length)]) })));
+  }
+  let remaining = keep;
+  const data = await Promise.all(heads.map(async ({ part, head, bytes }) => {
+    const lengths = head.packetLengths ?? [];
+    const taken = Math.min(remaining, lengths.length);
+    remaining -= taken;
+    const end = head.dataStart + lengths.slice(0, taken).reduce((sum, n) => sum + n, 0);
+    if (end > part.length) throw unreadable(`packets that fit their tile-part (${part.length} bytes)`, `${end} bytes`);
+    if (end <= bytes.length) return bytes.subarray(head.dataStart, end);
+    return Buffer.concat([bytes.subarray(head.dataStart), await readPart(read, offset, { ...part, length: end }, bytes.length)]);
+  }));
+  const rebuilt = reducedTilePart(tile, first.head satisfies TilePartHead, data, keep, total - keep, main);
+  return [{ part: { tile, offset: first.part.offset, length: rebuilt.length }, bytes: rebuilt }];
 }
 
 function compressedBytes(main: MainHeader, parts: readonly TilePart[], range: TileRange): number {

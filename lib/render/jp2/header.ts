@@ -65,6 +65,8 @@ export interface Jp2Header {
   readonly info: Jp2Info;
   /** The ICC profile of a colr box of method 2 (restricted) or 3. */
   readonly icc?: Buffer;
+  /** Where that profile lies in the file, so a later reader can fetch it again. */
+  readonly iccLocation?: { readonly offset: number; readonly length: number };
   readonly codestream: CodestreamLocation;
   /** Bytes fetched from the source to learn all this. */
   readonly bytesRead: number;
@@ -77,6 +79,8 @@ interface BoxHeader {
   readonly components: number;
   readonly colourSpace: ColourSpace;
   readonly icc?: Buffer;
+  /** Where the ICC profile starts inside the jp2h box's content. */
+  readonly iccAt?: number;
   /** From cdef: is some channel opacity? Undefined without cdef. */
   readonly alpha?: boolean;
   readonly density?: { readonly x: number; readonly y: number };
@@ -102,12 +106,13 @@ export async function readJp2Header(read: ReadRange): Promise<Jp2Header> {
   if (!isJp2Signature(head)) {
     throw new SourceError('SOURCE_UNREADABLE', expected('a JPEG 2000 file (JP2 boxes or a J2K codestream)', 'the source', head.subarray(0, 12).toString('hex')));
   }
-  const { boxes, codestream } = await readBoxes(reader);
+  const { boxes, codestream, jp2hContent } = await readBoxes(reader);
   const main = await readMainHeader(reader, codestream.offset, codestream.end);
   checkAgreement(boxes, main);
   return {
     info: describe('jp2', main, boxes),
     ...(boxes.icc === undefined ? {} : { icc: boxes.icc }),
+    ...(boxes.icc === undefined || boxes.iccAt === undefined ? {} : { iccLocation: { offset: jp2hContent + boxes.iccAt, length: boxes.icc.length } }),
     codestream: { ...codestream, main },
     bytesRead: reader.bytesRead,
   };
@@ -153,19 +158,23 @@ async function readBox(reader: WindowedReader, offset: number): Promise<Box | un
 }
 
 /** Walk the top-level boxes up to the codestream: signature, ftyp, jp2h, then jp2c. */
-async function readBoxes(reader: WindowedReader): Promise<{ boxes: BoxHeader; codestream: { offset: number; end?: number } }> {
+async function readBoxes(reader: WindowedReader): Promise<{ boxes: BoxHeader; codestream: { offset: number; end?: number }; jp2hContent: number }> {
   let boxes: BoxHeader | undefined;
+  let jp2hContent = 0;
   let offset = JP2_SIGNATURE.length;
   for (let count = 1; count < MAX_BOXES; count++) {
     const box = await readBox(reader, offset);
     if (box === undefined) break;
     if (count === 1 && box.type !== 'ftyp') throw unreadableBox("'ftyp' right after the signature", `'${box.type}'`);
     if (box.type === 'ftyp') await checkBrand(reader, box);
-    if (box.type === 'jp2h') boxes = parseJp2h(await boxContent(reader, box, MAX_JP2H_BYTES));
+    if (box.type === 'jp2h') {
+      boxes = parseJp2h(await boxContent(reader, box, MAX_JP2H_BYTES));
+      jp2hContent = box.offset + box.headerLength;
+    }
     if (box.type === 'jp2c') {
       if (boxes === undefined) throw unreadableBox("a 'jp2h' header box before the codestream", 'none');
       const start = box.offset + box.headerLength;
-      return { boxes, codestream: box.length === undefined ? { offset: start } : { offset: start, end: box.offset + box.length } };
+      return { boxes, codestream: box.length === undefined ? { offset: start } : { offset: start, end: box.offset + box.length }, jp2hContent };
     }
     if (box.length === undefined) break;
     offset += box.length;
@@ -190,14 +199,14 @@ async function checkBrand(reader: WindowedReader, box: Box): Promise<void> {
 }
 
 /** The boxes inside a superbox's content. */
-function* children(content: Buffer, parent: string): Generator<{ type: string; body: Buffer }> {
+function* children(content: Buffer, parent: string): Generator<{ type: string; body: Buffer; at: number }> {
   let at = 0;
   while (at < content.length) {
     if (at + 8 > content.length) throw unreadableBox(`whole boxes inside '${parent}'`, `${content.length - at} stray bytes`);
     const lbox = content.readUInt32BE(at);
     const length = lbox === 0 ? content.length - at : lbox;
     if (length < 8 || at + length > content.length) throw unreadableBox(`boxes that fit inside '${parent}'`, `a box of ${lbox} bytes`);
-    yield { type: content.toString('latin1', at + 4, at + 8), body: content.subarray(at + 8, at + length) };
+    yield { type: content.toString('latin1', at + 4, at + 8), body: content.subarray(at + 8, at + length), at: at + 8 };
     at += length;
   }
 }
@@ -207,13 +216,13 @@ function* children(content: Buffer, parent: string): Generator<{ type: string; b
 /** jp2h (I.5.3): ihdr first, then colr, cdef, res; a palette (pclr) is refused. */
 function parseJp2h(content: Buffer): BoxHeader {
   let ihdr: { width: number; height: number; components: number } | undefined;
-  let colour: { colourSpace: ColourSpace; icc?: Buffer } | undefined;
+  let colour: { colourSpace: ColourSpace; icc?: Buffer; iccAt?: number } | undefined;
   let alpha: boolean | undefined;
   let density: { x: number; y: number } | undefined;
-  for (const { type, body } of children(content, 'jp2h')) {
+  for (const { type, body, at } of children(content, 'jp2h')) {
     if (ihdr === undefined && type !== 'ihdr') throw unreadableBox("'ihdr' first in 'jp2h'", `'${type}'`);
     if (type === 'ihdr') ihdr = parseIhdr(body);
-    else if (type === 'colr') colour ??= parseColr(body);
+    else if (type === 'colr') colour ??= withAt(parseColr(body), at);
     else if (type === 'pclr') throw unsupported('a JPEG 2000 without a palette', "a palette box ('pclr')");
     else if (type === 'cdef') alpha = parseCdef(body);
     else if (type === 'res ') density = parseRes(body) ?? density;
@@ -226,6 +235,11 @@ function parseJp2h(content: Buffer): BoxHeader {
     ...(alpha === undefined ? {} : { alpha }),
     ...(density === undefined ? {} : { density }),
   };
+}
+
+/** A profile's place in the jp2h content: after the colr box's method, precedence and approximation. */
+function withAt(colour: { colourSpace: ColourSpace; icc?: Buffer }, colrAt: number): { colourSpace: ColourSpace; icc?: Buffer; iccAt?: number } {
+  return colour.icc === undefined ? colour : { ...colour, iccAt: colrAt + 3 };
 }
 
 /** ihdr (I.5.3.1): HEIGHT, WIDTH, NC, BPC, C, UnkC, IPR. */

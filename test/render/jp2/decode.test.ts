@@ -157,8 +157,9 @@ describe('decodeJp2: refusals', () => {
     const header = await readJp2Header(read);
     reads.length = 0;
     await expectCode(decodeJp2(read, header, { maxBytes: 2 ** 40 }), 'RENDER_TOO_LARGE', 'GiB heap');
-    // Only the tile-part index was walked (16 KB windows), never a tile-part read for decoding.
-    expect(reads.every((r) => r.length === 16 * 1024)).toBe(true);
+    // The main header, then only the tile-part index was walked (16 KB windows), never a tile-part read for decoding.
+    expect(reads[0]).toEqual({ offset: 0, length: header.codestream.main.length });
+    expect(reads.slice(1).every((r) => r.length === 16 * 1024)).toBe(true);
   });
 
   it('refuses alpha as SOURCE_FORMAT_NOT_SUPPORTED', async () => {

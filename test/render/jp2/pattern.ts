@@ -12,6 +12,8 @@ export const FIXTURES = {
   rgb16: { width: 61, height: 47 },
   rgba8: { width: 61, height: 47 },
   tiled: { width: 120, height: 90, tile: 32 },
+  /** Not the pattern: samples/photo.jpg, resized (make-fixtures.ts). */
+  photo: { width: 320, height: 240, tile: 64 },
   lossy: { width: 61, height: 47 },
   sycc: { width: 64, height: 48 },
 } as const;

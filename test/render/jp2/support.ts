@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../../lib/errors.js';
 import { RectoError } from '../../../lib/errors.js';
 import { type ReadRange, bufferRange } from '../../../lib/render/jp2/reader.js';
 
-export const FIXTURE_NAMES = ['rgb8.jp2', 'rgb8.j2k', 'grey8.jp2', 'grey12.jp2', 'rgb16.jp2', 'rgba8.jp2', 'icc.jp2', 'tiled.jp2', 'lossy.jp2', 'sycc444.jp2', 'sycc420.jp2'] as const;
+export const FIXTURE_NAMES = ['rgb8.jp2', 'rgb8.j2k', 'grey8.jp2', 'grey12.jp2', 'rgb16.jp2', 'rgba8.jp2', 'icc.jp2', 'tiled.jp2', 'tiled-sop-eph.jp2', 'photo-tiled.jp2', 'lossy.jp2', 'sycc444.jp2', 'sycc420.jp2'] as const;
 export type FixtureName = (typeof FIXTURE_NAMES)[number];
 
 export function fixture(name: FixtureName): Buffer {
