@@ -5,13 +5,13 @@
  */
 // First: the local tools' runtime settings (quiet-runtime.ts).
 import '../local/quiet-runtime.js';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../lib/config.js';
 import { NotFoundError, RectoError } from '../../lib/errors.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
 import { purgeIdentifier, purgePrefixes } from '../../lib/service/purge.js';
 import { localStackUnreachable } from '../local/script-env.js';
+import { helpHint, parseOrExit, runAsScript } from './script.js';
 import { EXIT, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
 
 /** How `npm run purge` is invoked; `npx recto purge` passes its own words. */
@@ -86,25 +86,16 @@ export function unknownIdentifier(identifier: string): string {
 
 export async function main(argv: readonly string[], env: Env = process.env, io: CliStreams = process, overrides: { readonly services?: ServiceOverrides } = {}): Promise<number> {
   const command = io.command ?? PURGE_SCRIPT;
-  const helpHint = `Run \`${command} --help\` for the options.`;
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-    }));
-  } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${helpHint}\n`);
-    return EXIT.usage;
-  }
-  if (values.help === true) {
-    io.stdout.write(usage(command));
-    return EXIT.ok;
-  }
+  const parsed = parseOrExit(() => parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  }), { ...io, command }, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const hint = helpHint(command);
   if (positionals.length === 0 && values.file === undefined) {
-    io.stderr.write(`Give identifiers or --file PATH\n${helpHint}\n`);
+    io.stderr.write(`Give identifiers or --file PATH\n${hint}\n`);
     return EXIT.usage;
   }
   // The local stack down is not a storage outage to retry: say so, and how to start it.
@@ -150,15 +141,4 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
   }
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = EXIT.failure;
-    },
-  );
-}
+runAsScript(import.meta.filename, (argv) => main(argv));

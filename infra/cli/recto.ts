@@ -136,6 +136,13 @@ export const COMMANDS = {
     file: 'infra/cli/prewarm.ts',
     run: runPrewarm,
   },
+  ingest: {
+    kind: 'delegated',
+    summary: 'build the access copies of masters that need one (as npm run ingest)',
+    script: 'npm run ingest',
+    file: 'infra/cli/ingest.ts',
+    run: runIngest,
+  },
   purge: {
     kind: 'delegated',
     summary: "drop a source's derivatives (as npm run purge)",
@@ -534,6 +541,13 @@ async function runPurge(argv: readonly string[], io: CliIo & { readonly command:
   const purge = await import('./purge.js');
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   return purge.main(argv, io.env, scriptStreams(io));
+}
+
+/** `npm run ingest`'s main(), run as that script runs it (metrics off). */
+async function runIngest(argv: readonly string[], io: CliIo & { readonly command: string }): Promise<number> {
+  const ingest = await import('./ingest.js');
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  return ingest.main(argv, io.env, scriptStreams(io));
 }
 
 /** `npm run remove`'s main(), run as that script runs it (metrics off). */

@@ -19,6 +19,7 @@ import { RectoError } from '../../lib/errors.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
 import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
 import { imageFilesFor } from '../local/sources.js';
+import { helpHint, parseOrExit, runAsScript } from './script.js';
 import { EXIT, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
 import { purgeOne, sourceExists, unknownIdentifier } from './purge.js';
 
@@ -51,25 +52,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export async function main(argv: readonly string[], env: Env = process.env, io: CliStreams = process, overrides: { readonly services?: ServiceOverrides } = {}): Promise<number> {
   const command = io.command ?? REMOVE_SCRIPT;
-  const helpHint = `Run \`${command} --help\` for the options.`;
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-    }));
-  } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${helpHint}\n`);
-    return EXIT.usage;
-  }
-  if (values.help === true) {
-    io.stdout.write(usage(command));
-    return EXIT.ok;
-  }
+  const parsed = parseOrExit(() => parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  }), { ...io, command }, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const hint = helpHint(command);
   if (positionals.length === 0 && values.file === undefined) {
-    io.stderr.write(`Give identifiers or --file PATH\n${helpHint}\n`);
+    io.stderr.write(`Give identifiers or --file PATH\n${hint}\n`);
     return EXIT.usage;
   }
   if (!scriptEnvironment(env).local && overrides.services?.s3 === undefined) {
@@ -125,15 +117,4 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
   }
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = EXIT.failure;
-    },
-  );
-}
+runAsScript(import.meta.filename, (argv) => main(argv));

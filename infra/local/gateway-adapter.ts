@@ -16,9 +16,11 @@ export function toGatewayEvent(request: IncomingMessage): APIGatewayProxyEventV2
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
   const rawQueryString = queryAt < 0 ? '' : url.slice(queryAt + 1);
+  // Every value of a repeated header, joined as API Gateway joins them: node's `headers` keeps
+  // only the first Authorization (or Host, …), so two tokens would pass here and fail on Lambda.
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(', ');
   }
   headers['x-forwarded-proto'] = 'http';
   const host = headers.host ?? '127.0.0.1';

@@ -91,6 +91,19 @@ export interface LocalS3Options {
   readonly host?: string;
   /** Page origins allowed to GET and HEAD objects across origins (none by default). */
   readonly corsOrigins?: readonly string[];
+  /**
+   * Told of each object created or deleted (a PUT or DELETE that succeeded), as S3 event
+   * notifications tell a bucket's subscribers: the local stack purges and copies with it.
+   */
+  readonly onChange?: (change: ObjectChange) => void;
+}
+
+/** One object created or removed, as an S3 event notification names it. */
+export interface ObjectChange {
+  readonly bucket: string;
+  /** Decoded. */
+  readonly key: string;
+  readonly eventName: 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
 }
 
 export interface LocalS3 {
@@ -101,6 +114,20 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
+
+/** Call `onChange` once a PUT or DELETE of an object (no subresource) has answered 2xx. */
+function notifyOnSuccess(req: IncomingMessage, res: ServerResponse, onChange: (change: ObjectChange) => void): void {
+  const url = new URL(req.url ?? '/', 'http://s3.local');
+  const eventName = req.method === 'PUT' ? 'ObjectCreated:Put' : req.method === 'DELETE' ? 'ObjectRemoved:Delete' : undefined;
+  // A subresource (?tagging, ?acl, …) is no object write; the SDK's own ?x-id=PutObject is one.
+  if (eventName === undefined || [...url.searchParams.keys()].some((name) => name !== 'x-id')) return;
+  const [, bucket = '', ...rest] = url.pathname.split('/');
+  const key = decodeURIComponent(rest.join('/'));
+  if (bucket === '' || key === '') return;
+  res.once('finish', () => {
+    if (res.statusCode >= 200 && res.statusCode < 300) onChange({ bucket: decodeURIComponent(bucket), key, eventName });
+  });
+}
 
 /**
  * Start the embedded S3 with the given buckets (created if missing, each with the CORS rule
@@ -171,6 +198,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     );
   });
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    if (options.onChange !== undefined) notifyOnSuccess(req, res, options.onChange);
     const list = listRequest(req);
     if (list === undefined) {
       void koa(req, res);
@@ -341,6 +369,7 @@ declare class FilesystemStoreBase {
   putSubresource(bucket: string, key: string | undefined, resource: unknown): Promise<void>;
   deleteSubresource(bucket: string, key: string | undefined, resourceType: string): Promise<void>;
   existsObject(bucket: string, key: string): Promise<boolean>;
+  getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown>;
   listObjects(bucket: string, options: { prefix?: string; delimiter?: string; maxKeys?: number }): Promise<ListResult>;
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
 }
@@ -378,6 +407,16 @@ type Writes = Map<string, number>;
 
 class SafeStore extends s3rver.FilesystemStore {
   readonly #writes: Writes = new Map();
+
+  // Keys are file names here, and a file name has at most 255 bytes: a longer key cannot have
+  // been stored, so reading it is a 404, as S3 answers, not the 500 of ENAMETOOLONG.
+  override async existsObject(bucket: string, key: string): Promise<boolean> {
+    return super.existsObject(bucket, key).catch((error: unknown) => (isNameTooLong(error) ? false : Promise.reject(error as Error)));
+  }
+
+  override async getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown> {
+    return super.getObject(bucket, key, options).catch((error: unknown) => (isNameTooLong(error) ? null : Promise.reject(error as Error)));
+  }
 
   override async putObject(object: StoredObject): Promise<{ size: number; md5: string }> {
     const headers = object.content instanceof IncomingMessage ? object.content.headers : {};
@@ -490,6 +529,10 @@ export async function removeStaleParts(directory: string): Promise<string[]> {
 function taggingXml(header: string): string {
   const tags = [...new URLSearchParams(header)].map(([key, value]) => `<Tag><Key>${escapeXml(key)}</Key><Value>${escapeXml(value)}</Value></Tag>`);
   return `<Tagging><TagSet>${tags.join('')}</TagSet></Tagging>`;
+}
+
+function isNameTooLong(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENAMETOOLONG';
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { transferTimeoutMs } from '../../lib/store/index.js';
 import { NotFoundError } from '../../lib/errors.js';
 import type { Services } from '../../lib/entry/wiring.js';
 
@@ -47,7 +48,8 @@ export async function uploadSources(services: Services, directories: readonly st
         continue;
       }
       const contentType = IMAGE_TYPES[path.extname(file).toLowerCase() as keyof typeof IMAGE_TYPES];
-      await s3.send(new PutObjectCommand({ Bucket: services.config.sourceBucket, Key: key, Body: await readFile(file), ContentType: contentType }));
+      const body = await readFile(file);
+      await s3.send(new PutObjectCommand({ Bucket: services.config.sourceBucket, Key: key, Body: body, ContentType: contentType }), { requestTimeout: transferTimeoutMs(body.length) });
       uploaded += 1;
     }
   }

@@ -14,11 +14,14 @@ import { createApp, createGatewayHandler } from '../../lib/entry/iiif.js';
 import { createServices, type ServiceOverrides, type Services } from '../../lib/entry/wiring.js';
 import { DEV_AUDIENCE, DEV_ISSUER, ensureDevKeys, mintDevToken, type DevKeys } from './dev-keys.js';
 import { serveThroughGateway } from './gateway-adapter.js';
-import { startLocalS3 } from './s3.js';
+import { startLocalS3, type ObjectChange } from './s3.js';
 import { ensureBuckets, externalS3FromEnv } from './external-s3.js';
 import { uploadSources, type UploadSummary } from './sources.js';
 import { createViewerRoutes } from './viewer/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_DERIVATIVE_BUCKET, LOCAL_REGION, LOCAL_SOURCE_BUCKET } from './local-constants.js';
+import { createPurgeHandler, type PurgeHandler } from '../../lib/entry/purge.js';
+import type { PrewarmMessage } from '../../lib/queue/index.js';
+import { withDefaults } from '../../lib/service/prewarm.js';
 import { createS3Client } from '../../lib/store/index.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -44,6 +47,13 @@ export interface LocalStackOptions {
    * the start waits for it. Until the stack is ready, requests are answered 503 with Retry-After.
    */
   readonly onListening?: (url: string) => void | Promise<void>;
+  /**
+   * React to changes of the source bucket as a deployment does (default false): each object
+   * created or deleted goes through the purge function's own handler, and a created one's
+   * `ingest` job runs in this process's background, as the pre-warm worker would run it from the
+   * queue. `npm start` turns it on; tests that upload sources and count requests leave it off.
+   */
+  readonly sourceEvents?: boolean;
 }
 
 export interface LocalStack {
@@ -58,6 +68,8 @@ export interface LocalStack {
   readonly uploaded: UploadSummary;
   /** A token the stack accepts. */
   token(scopes?: readonly string[], ttlSeconds?: number): Promise<string>;
+  /** Resolves once the background jobs source events started (purges, access copies) are done. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +81,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sourceBucket = external?.sourceBucket ?? userEnv.SOURCE_BUCKET ?? LOCAL_SOURCE_BUCKET;
   const derivativeBucket = external?.derivativeBucket ?? userEnv.DERIVATIVE_BUCKET ?? LOCAL_DERIVATIVE_BUCKET;
 
+  const events = new SourceEvents(sourceBucket);
   // Listening first: the buckets' CORS rule names the page's own origin, and the JWKS URL and
   // token endpoint need the port, which port 0 only gets by binding. Until the stack is ready,
   // a request is answered 503, not left hanging.
@@ -95,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         buckets: [sourceBucket, derivativeBucket],
         corsOrigins: pageOrigins,
         silent: true,
+        ...(options.sourceEvents === true ? { onChange: (change: ObjectChange) => { events.notify(change); } } : {}),
       });
       // Explicit credentials: a developer's own AWS keys in the environment must not reach s3rver.
       s3Client = createS3Client({ endpoint: s3.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -120,6 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     S3_ENDPOINT: s3.endpoint.href,
   });
   const services = createServices(config, { deferral: 'background', s3: s3Client, ...options.overrides });
+  events.ready(services);
   const uploaded = await uploadSources(services, options.imageDirs ?? []);
   // Built now, not on the first request: a bad presets file stops `npm start` at once.
   const app = createApp(services);
@@ -148,6 +163,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     keys,
     uploaded,
     token,
+    idle: () => events.idle(),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => {
@@ -158,6 +174,61 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await s3.close();
     },
   };
+}
+
+/**
+ * The local stand-in for the source bucket's event notifications: each change is handed, as the
+ * S3 event it would be, to the purge function's own handler, whose `ingest` jobs go to a queue
+ * of one: jobs run one after another in the background, through the pre-warm worker's runner.
+ */
+class SourceEvents {
+  #services: Services | undefined;
+  #purge: PurgeHandler | undefined;
+  /** The chain of background work; each link logs its own failure. */
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly sourceBucket: string) {}
+
+  ready(services: Services): void {
+    this.#services = services;
+    const queue = { send: (message: PrewarmMessage): Promise<void> => this.#then(`ingest ${message.identifier}`, () => services.prewarmer.run(withDefaults(message))) };
+    this.#purge = createPurgeHandler(() => ({
+      derivatives: services.derivatives,
+      prefix: services.config.derivativePrefix,
+      records: services.records,
+      sourceBucket: services.config.sourceBucket,
+      keyTemplate: services.config.sourceKeyTemplate,
+      queue,
+    }));
+  }
+
+  notify(change: ObjectChange): void {
+    // The stack's own uploads at start count too: a master replaced in LOCAL_IMAGES_DIR is
+    // purged, and a large one gets its copy, as an upload to a deployment's bucket would.
+    const purge = this.#purge;
+    if (purge === undefined || change.bucket !== this.sourceBucket) return;
+    const event = { Records: [{ eventName: change.eventName, s3: { bucket: { name: change.bucket }, object: { key: encodeURIComponent(change.key) } } }] };
+    void this.#then(`purge ${change.key}`, () => purge(event));
+  }
+
+  /** Until no work is left: a job may queue another (a purge, its copy) while it runs. */
+  async idle(): Promise<void> {
+    let seen: Promise<void>;
+    do {
+      seen = this.#tail;
+      await seen;
+    } while (seen !== this.#tail);
+  }
+
+  #then(what: string, work: () => Promise<unknown>): Promise<void> {
+    this.#tail = this.#tail.then(work).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#services?.logger.error(`Local source event: ${what} failed`, { error });
+      },
+    );
+    return Promise.resolve();
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

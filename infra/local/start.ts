@@ -25,8 +25,11 @@ in samples/ and $LOCAL_IMAGES_DIR uploaded as sources (identifier = file name wi
 Until it is ready it answers 503 with Retry-After. Each source is then asked for its gallery
 thumbnail through the service, and those it cannot read are named on stderr with its error.
 Sources stay in $DATA_DIR when LOCAL_IMAGES_DIR changes: \`npx recto remove ID…\` takes them out.
+As in a deployment, a source uploaded or replaced has its derivatives purged, and a large one
+that is not a tiled pyramid (or any JPEG 2000) gets its access copy built in the background.
 
-Environment: PORT, S3_PORT, DATA_DIR, LOCAL_IMAGES_DIR, and every variable the Lambda function
+Environment: PORT, S3_PORT, DATA_DIR, LOCAL_IMAGES_DIR, LOCAL_CORS_ORIGINS (pages elsewhere whose
+scripts may read the embedded S3, comma-separated), and every variable the Lambda function
 reads (IIIF_AUTH=off to run without tokens, IIIF_MAX_AREA, IIIF_DEFAULT_VERSION, …; see docs/configuration.md).
 With S3_ENDPOINT set, no embedded S3 is started: that S3 is used with AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_REGION, SOURCE_BUCKET and DERIVATIVE_BUCKET, missing buckets are
@@ -110,6 +113,9 @@ async function main(): Promise<number> {
       dataDir,
       env: process.env,
       imageDirs,
+      // As a deployment: an upload is purged and, when large, copied (access copy) at once.
+      sourceEvents: true,
+      corsOrigins: (process.env.LOCAL_CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
       onListening: (url) => {
         process.stdout.write(`Starting Recto at ${url}/ (it answers 503 with Retry-After until it is ready)…\n`);
       },

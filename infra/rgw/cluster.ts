@@ -7,13 +7,14 @@
  * Measured with Ceph 16.2.15 (Debian bookworm): up in 2-3.5 s, about 120 MB RSS for the three
  * daemons. Start-up is bounded by the monitor's paxos rounds, hence `paxos propose interval`.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants, openSync, closeSync } from 'node:fs';
-import { access, appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { ensureDebianPackages, missingCommands, runCommand } from '../debian.js';
+import { join } from 'node:path';
 
 /** The Debian packages that bring the daemons and the tools below. */
 export const CEPH_PACKAGES = ['radosgw', 'ceph-mon', 'ceph-osd'] as const;
@@ -24,71 +25,14 @@ const START_TIMEOUT_MS = 60_000;
 
 type Log = (line: string) => void;
 
-/** Where a command is on PATH (Debian puts the daemons in /usr/bin; sbin for good measure). */
-async function which(command: string): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'].filter((dir) => dir !== '');
-  for (const dir of dirs) {
-    try {
-      await access(join(dir, command), constants.X_OK);
-      return join(dir, command);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /** The Ceph commands that are not installed. */
-export async function missingCephCommands(): Promise<string[]> {
-  const found = await Promise.all(CEPH_COMMANDS.map(async (command) => ({ command, path: await which(command) })));
-  return found.filter((each) => each.path === undefined).map((each) => each.command);
+export function missingCephCommands(): Promise<string[]> {
+  return missingCommands(CEPH_COMMANDS);
 }
 
 /** Install radosgw and the monitor and OSD daemons with apt-get when any command is missing. */
-export async function ensureCephInstalled(log: Log): Promise<void> {
-  const missing = await missingCephCommands();
-  if (missing.length === 0) return;
-  const root = process.getuid?.() === 0;
-  const prefix = root ? [] : ['sudo'];
-  log(`Installing ${CEPH_PACKAGES.join(' ')} with apt-get (missing: ${missing.join(', ')})…`);
-  const started = performance.now();
-  const apt = async (args: string[]): Promise<void> => {
-    const [command, ...rest] = [...prefix, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args];
-    await run(command ?? 'env', rest, { timeoutMs: 20 * 60_000, what: `apt-get ${args[0] ?? ''}` });
-  };
-  try {
-    await apt(['update', '-qq']);
-    await apt(['install', '-y', '-qq', ...CEPH_PACKAGES]);
-  } catch (error) {
-    throw new Error(
-      `Could not install Ceph (${errorText(error)}). Install it by hand and run again: ${root ? '' : 'sudo '}apt-get install -y ${CEPH_PACKAGES.join(' ')}`,
-    );
-  }
-  log(`Installed in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  const still = await missingCephCommands();
-  if (still.length > 0) throw new Error(`apt-get installed ${CEPH_PACKAGES.join(' ')} but ${still.join(', ')} is still not on PATH: check the packages' contents with dpkg -L`);
-}
-
-interface RunOptions {
-  readonly timeoutMs?: number;
-  /** Named in errors. */
-  readonly what: string;
-  readonly track?: (child: ChildProcess) => void;
-}
-
-/** Run a command to its end; its stdout, or an error with its stderr. */
-function run(command: string, args: readonly string[], options: RunOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error === null) resolve(stdout);
-      else reject(new Error(`${options.what} failed (${error.message.split('\n')[0] ?? ''})${stderr.trim() === '' ? '' : `:\n${tail(stderr, 20)}`}`));
-    });
-    options.track?.(child);
-  });
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+export function ensureCephInstalled(log: Log): Promise<void> {
+  return ensureDebianPackages(CEPH_PACKAGES, CEPH_COMMANDS, log);
 }
 
 function tail(text: string, lines: number): string {
@@ -170,7 +114,7 @@ export class RgwCluster {
 
   async start(): Promise<void> {
     const started = performance.now();
-    const versionText = await run('ceph-mon', ['--version'], { what: 'ceph-mon --version' });
+    const versionText = await runCommand('ceph-mon', ['--version'], { what: 'ceph-mon --version' });
     this.#version = /ceph version (\S+)/.exec(versionText)?.[1] ?? versionText.trim();
     const dir = await mkdtemp(join(tmpdir(), 'recto-rgw-'));
     this.#directory = dir;
@@ -286,7 +230,7 @@ export class RgwCluster {
 
   async #run(command: string, args: readonly string[]): Promise<string> {
     this.#checkStopping();
-    const out = await run(command, args, {
+    const out = await runCommand(command, args, {
       what: command,
       track: (child) => {
         this.#helpers.add(child);

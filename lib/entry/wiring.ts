@@ -14,8 +14,10 @@ import type { Config } from '../config.js';
 import { QueueSender } from '../queue/index.js';
 import { estimateRenderSeconds, renderMemoryBudget } from '../render/estimate.js';
 import type * as RenderModuleNamespace from '../render/index.js';
+import { describeJp2 } from '../render/jp2/describe.js';
 import { describeTiff } from '../render/tiff/describe.js';
 import { readTiffStructure } from '../render/tiff/structure.js';
+import { AccessCopies } from '../service/access-copies.js';
 import { BackgroundDeferrer, QueueDeferrer } from '../service/deferral.js';
 import { ImageService, type Deferrer } from '../service/images.js';
 import { loadPresets, type Presets } from '../service/presets.js';
@@ -38,6 +40,7 @@ export interface Services extends Storage {
   readonly renderBudget?: RenderBudget;
   readonly images: ImageService;
   readonly prewarmer: Prewarmer;
+  readonly copies: AccessCopies;
   readonly presets: Presets;
   /** The pre-warm queue, when PREWARM_QUEUE_URL is set. */
   readonly queue?: QueueSender;
@@ -88,6 +91,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     whole: async (input) => (await loadRenderer()).probe(input, { maxInputPixels }),
     // A tiled TIFF is described from its directories, without loading the renderer.
     ranged: async (read, bytes) => describeTiff((await readTiffStructure(read, bytes)).structure),
+    jp2: describeJp2,
   }, now);
   const engine = overrides.engine ?? {
     render: async (...args) => (await loadRenderer()).render(...args),
@@ -109,6 +113,20 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     new SourceRanges(),
   );
   const queue = config.prewarmQueueUrl === undefined ? undefined : new QueueSender(overrides.sqs ?? new SQSClient({}), config.prewarmQueueUrl);
+  const copies = new AccessCopies(
+    {
+      records,
+      sources,
+      derivatives,
+      build: async (...args) => (await loadRenderer()).buildAccessCopy(...args),
+      prefix: config.derivativePrefix,
+      policy: { minSide: config.accessCopy.minSide, tile: config.accessCopy.tile, quality: config.accessCopy.quality },
+      workDir: config.accessCopy.workDir,
+      maxInputPixels,
+      memoryBudgetBytes,
+    },
+    now,
+  );
   const renderBudget = overrides.renderBudget ?? chooseRenderBudget(config.renderRate, logger, now);
   const images = new ImageService(
     records,
@@ -121,14 +139,21 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       memoryBudgetBytes,
       budgetSeconds: config.render.budgetSeconds,
       ...(renderBudget === undefined ? {} : { renderBudget }),
+      copies: {
+        request: (record, deferrer) => {
+          copies.request(record, deferrer, (error) => {
+            logger.warn('Could not ask for an access copy', { identifier: record.identifier, error });
+          });
+        },
+      },
     },
     chooseDeferrer(queue, overrides.deferral, logger),
     now,
   );
-  const prewarmer = new Prewarmer({ config, records, derivatives, producer }, presets, now);
+  const prewarmer = new Prewarmer({ config, records, derivatives, producer, copies }, presets, now);
   const authenticator = new Authenticator(config.auth, { currentDate: () => new Date(now()) });
   return {
-    ...storage, metrics, authenticator, records, engine, producer, images, prewarmer, presets,
+    ...storage, metrics, authenticator, records, engine, producer, images, prewarmer, copies, presets,
     ...(queue === undefined ? {} : { queue }),
     ...(renderBudget === undefined ? {} : { renderBudget }),
   };

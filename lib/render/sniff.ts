@@ -80,3 +80,14 @@ export function isTiffHead(head: Buffer): boolean {
 export function isTiffName(key: string, contentType: string | undefined): boolean {
   return contentType === 'image/tiff' || /\.tiff?$/i.test(key);
 }
+
+/** Whether a source's Content-Type or key says JPEG 2000, before any byte of it is read. */
+export function isJp2Name(key: string, contentType: string | undefined): boolean {
+  return contentType === 'image/jp2' || contentType === 'image/jpx' || /\.(jp2|j2k|j2c|jpx|jpf)$/i.test(key);
+}
+
+/** Whether the bytes start a JPEG 2000 file (JP2 boxes) or a bare codestream. */
+export function isJp2Head(head: Buffer): boolean {
+  const named = sniffFormat(head);
+  return named === 'jp2' || named === 'j2k';
+}

@@ -150,7 +150,7 @@ export class Producer {
     const source = fromJson(record.source);
     const target = this.ranges === undefined ? undefined
       : record.copy !== undefined ? storedTarget(this.derivatives, record.copy)
-      : record.probe.tiff !== undefined ? sourceTarget(this.sources, record.identifier, source)
+      : record.probe.tiff !== undefined || record.probe.jp2 !== undefined ? sourceTarget(this.sources, record.identifier, source)
       : undefined;
     if (target !== undefined && this.ranges !== undefined) {
       const ranged = { read: this.ranges.reader(target, trace) };

@@ -6,7 +6,7 @@
 import { RectoError, SourceError, UnsupportedError } from '../errors.js';
 import { accessCopyKey, recordKey } from '../iiif/index.js';
 import type { SourceProbe } from '../render/index.js';
-import { isTiffHead, isTiffName } from '../render/sniff.js';
+import { isJp2Head, isJp2Name, isTiffHead, isTiffName } from '../render/sniff.js';
 import type { ReadRange } from '../render/tiff/ranges.js';
 import type { DerivativeStore, SourceObject, SourceStore } from '../store/index.js';
 import { SingleFlight } from './single-flight.js';
@@ -62,6 +62,8 @@ export interface Probers {
   readonly whole: Prober;
   /** A TIFF by ranges; without it every source is probed whole, and access copies are not looked for. */
   readonly ranged?: RangedProber;
+  /** A JPEG 2000 by ranges, from its header (it is never decoded to be described). */
+  readonly jp2?: (read: ReadRange, bytes: number) => Promise<SourceProbe>;
 }
 
 /** How many bytes of a source a header-only probe reads (JPEG, PNG, GIF, WebP headers fit). */
@@ -201,11 +203,13 @@ export class SourceRecords {
     // A TIFF keeps its directories anywhere in the file: its first bytes cannot describe it, but
     // ranged reads of its directories can; a TIFF the HEAD already named is not sniffed first.
     let tiff = isTiffName(object.key, object.contentType);
-    if (!tiff && object.bytes > READ_WHOLE_BELOW_BYTES) {
+    let jp2 = isJp2Name(object.key, object.contentType);
+    if (!tiff && !jp2 && object.bytes > READ_WHOLE_BELOW_BYTES) {
       const head = await this.sources.readRange(identifier, 0, PROBE_RANGE_BYTES - 1, object.etag);
       if (stats !== undefined) stats.sourceBytesRead += head.length;
       tiff = isTiffHead(head);
-      if (!tiff) {
+      jp2 = isJp2Head(head);
+      if (!tiff && !jp2) {
         try {
           return await whole(head);
         } catch {
@@ -217,6 +221,8 @@ export class SourceRecords {
       const described = await this.#describeByRanges(identifier, object, stats);
       if (described !== undefined) return described;
     }
+    // A JPEG 2000 is described from its header alone, and read by ranges from then on.
+    if (jp2 && this.#probers.jp2 !== undefined) return this.#probers.jp2(countedReader(sourceTarget(this.sources, identifier, object), stats), object.bytes);
     return whole(await obtainCounted(this.sources, object, stats));
   }
 

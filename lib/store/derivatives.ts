@@ -18,6 +18,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { UnavailableError, expected } from '../errors.js';
 import { listObjects, listPage, type ListingOptions } from './listing.js';
 import { getRange } from './ranges.js';
+import { transferTimeoutMs } from './s3-client.js';
 import { consoleStoreLogger, type StoreLogger } from './logger.js';
 import { classifyS3Error, raiseS3Error, STORAGE_RETRY_AFTER_SECONDS, type S3Operation } from './s3-errors.js';
 import { collect, readableOf } from './streams.js';
@@ -189,6 +190,7 @@ export class DerivativeStore {
           ChecksumSHA256: checksum,
           IfNoneMatch: '*',
         }),
+        { requestTimeout: transferTimeoutMs(bytes) },
       );
       return 'created';
     } catch (error) {
@@ -221,7 +223,7 @@ export class DerivativeStore {
     });
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#s3.send(command);
+        await this.#s3.send(command, { requestTimeout: transferTimeoutMs(body.length) });
         return 'created';
       } catch (error) {
         const kind = classifyS3Error(error);

@@ -2,7 +2,7 @@
  * lib/store: S3 source access (ranged reads, the /tmp cache, listings), the derivative store and
  * presigning, and the one mapping of SDK errors to Recto errors.
  */
-export { createS3Client, type RetryMode, type S3ClientOptions, type S3Credentials } from './s3-client.js';
+export { createS3Client, transferTimeoutMs, type RetryMode, type S3ClientOptions, type S3Credentials } from './s3-client.js';
 export {
   classifyS3Error,
   raiseS3Error,

@@ -85,6 +85,18 @@ export interface S3ClientOptions {
   readonly credentials?: S3Credentials;
 }
 
+/** The slowest upload rate a transfer's time limit allows for: well below what Lambda gets from S3. */
+const SLOWEST_UPLOAD_BYTES_PER_SECOND = 8 * 1024 * 1024;
+
+/**
+ * The time limit for sending `bytes` in one request: the client's own request timeout counts up
+ * to the answer's headers, which an upload only gets once its whole body is sent, so a large body
+ * gets the time it needs at a slow rate on top (pass it to send() as `requestTimeout`).
+ */
+export function transferTimeoutMs(bytes: number): number {
+  return S3_CLIENT_DEFAULTS.requestTimeoutMs + Math.ceil((bytes / SLOWEST_UPLOAD_BYTES_PER_SECOND) * 1000);
+}
+
 /**
  * Build the S3 client. Throws a TypeError (API misuse) for out-of-range options.
  */

@@ -2,7 +2,7 @@
  * createS3Client: the settings it resolves to, with and without an endpoint.
  */
 import { describe, expect, it } from 'vitest';
-import { createS3Client } from '../../lib/store/s3-client.js';
+import { createS3Client, S3_CLIENT_DEFAULTS, transferTimeoutMs } from '../../lib/store/s3-client.js';
 
 describe('createS3Client', () => {
   it('uses path-style addressing, us-east-1 and checksums only where required with an endpoint', async () => {
@@ -57,5 +57,15 @@ describe('createS3Client', () => {
 
     // Assess
     expect(act).toThrow(new TypeError(message));
+  });
+});
+
+describe('transferTimeoutMs', () => {
+  it('gives a small body the request timeout, and a large one the time to send it at 8 MiB/s on top', () => {
+    // Act
+    const times = [0, 1024, 8 * 1024 * 1024, 512 * 1024 * 1024].map((bytes) => transferTimeoutMs(bytes));
+
+    // Assess: an upload's answer only comes once its whole body is sent.
+    expect(times).toEqual([S3_CLIENT_DEFAULTS.requestTimeoutMs, S3_CLIENT_DEFAULTS.requestTimeoutMs + 1, S3_CLIENT_DEFAULTS.requestTimeoutMs + 1000, S3_CLIENT_DEFAULTS.requestTimeoutMs + 64_000]);
   });
 });

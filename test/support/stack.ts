@@ -186,6 +186,8 @@ export interface TestStackOptions {
   readonly sources?: Readonly<Record<string, Buffer>>;
   /** Service overrides; the engine defaults to a RenderSpy and the logger to a CapturingLogger. */
   readonly overrides?: ServiceOverrides;
+  /** React to source uploads as a deployment does (purge, access copy): see LocalStackOptions. */
+  readonly sourceEvents?: boolean;
 }
 
 export interface ListedDerivative {
@@ -272,6 +274,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       env: { ...options.env, ...storageEnv },
       imageDirs: [imageDir],
       overrides: { engine, logger, ...options.overrides },
+      ...(options.sourceEvents === undefined ? {} : { sourceEvents: options.sourceEvents }),
     });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
