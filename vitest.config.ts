@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Heavier runs with Debian tools of their own: `npm run test:acceptance`.
+    exclude: ['test/acceptance/**', 'node_modules/**'],
     // sharp and s3rver are native/IO heavy: separate processes isolate them best.
     pool: 'forks',
     testTimeout: 30_000,

@@ -17,7 +17,7 @@ import type * as RenderModuleNamespace from '../render/index.js';
 import { describeJp2 } from '../render/jp2/describe.js';
 import { describeTiff } from '../render/tiff/describe.js';
 import { readTiffStructure } from '../render/tiff/structure.js';
-import { AccessCopies } from '../service/access-copies.js';
+import { AccessCopies, getsAccessCopy } from '../service/access-copies.js';
 import { BackgroundDeferrer, QueueDeferrer } from '../service/deferral.js';
 import { ImageService, type Deferrer } from '../service/images.js';
 import { loadPresets, type Presets } from '../service/presets.js';
@@ -92,6 +92,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     // A tiled TIFF is described from its directories, without loading the renderer.
     ranged: async (read, bytes) => describeTiff((await readTiffStructure(read, bytes)).structure),
     jp2: describeJp2,
+    copied: (probe) => getsAccessCopy(probe, config.accessCopy),
   }, now);
   const engine = overrides.engine ?? {
     render: async (...args) => (await loadRenderer()).render(...args),

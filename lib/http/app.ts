@@ -10,7 +10,6 @@ import type { Config } from '../config.js';
 import { NotFoundError, RectoError, quote } from '../errors.js';
 import { decodeIdentifier, parseImageRequest, versionModule, canonicalUrl, type ApiVersion } from '../iiif/index.js';
 import { newTrace, type ImageService, type RequestTrace } from '../service/images.js';
-import { probeOf } from '../service/source-records.js';
 import type { Presets } from '../service/presets.js';
 import { errorResponse } from './errors.js';
 import { ALLOWED_METHODS, COMMON_HEADERS, PREFLIGHT_HEADERS, imageLinkHeader } from './headers.js';
@@ -54,7 +53,7 @@ export function createHttpApp(services: AppServices): HttpApp {
     // clients never cause a write.
     const record = await images.info(identifier, trace, authenticator.can(principal, 'render'));
     const module = versionModule(target.version);
-    const document = module.infoDocument(probeOf(record), {
+    const document = module.infoDocument(record.probe, {
       // The id is the URL the client used, minus /info.json, byte for byte.
       id: `${config.publicBaseUrl ?? request.baseUrl}${target.prefix}/${target.identifier}`,
       limits: config.limits,

@@ -15,7 +15,6 @@ import type { Config } from '../config.js';
 import { RectoError } from '../errors.js';
 import { decodeIdentifier, resolve } from '../iiif/index.js';
 import { newTrace, type ImageService } from '../service/images.js';
-import { probeOf } from '../service/source-records.js';
 import { presetRequest, type Presets } from '../service/presets.js';
 import { COMMON_HEADERS } from './headers.js';
 import type { Route } from './router.js';
@@ -41,7 +40,7 @@ export function createPresetsRoute(services: { readonly config: Config; readonly
     for (const preset of presets.values()) {
       const description = preset.description === undefined ? {} : { description: preset.description };
       try {
-        const plan = resolve(presetRequest(preset, identifier), probeOf(record), config.limits);
+        const plan = resolve(presetRequest(preset, identifier), record.probe, config.limits);
         links.push({
           name: preset.name,
           api: preset.api,

@@ -4,7 +4,7 @@
  * each stage touches, with per-pixel costs measured on this 2-core machine by `npm run bench`
  * (rounded up), then multiplied for a slower Lambda (one vCPU at 1769 MB, less below).
  */
-import { UnsupportedError, expected } from '../errors.js';
+import { UnavailableError, UnsupportedError, expected } from '../errors.js';
 import type { Plan, Rect } from '../iiif/types.js';
 import { JPEG_PROGRESSIVE_MAX_PIXELS, JPEG_PROGRESSIVE_MIN_PIXELS, JPEG_STREAMING_MIN_PIXELS } from './encode.js';
 import { MARKER, tileRangeRect, tilesCovering } from './jp2/codestream.js';
@@ -379,4 +379,20 @@ export function estimateAccessCopySeconds(source: SourceProbe): number {
 function fullPlan(source: SourceProbe): Plan {
   const whole = { x: 0, y: 0, width: source.width, height: source.height };
   return { identifier: '', source: { width: source.width, height: source.height }, limits: {}, region: whole, size: { width: source.width, height: source.height }, mirror: false, rotation: 0, quality: 'default', format: 'tif' };
+}
+
+/**
+ * Refuse a render from a JPEG 2000 master that does not fit a request (jp2RenderableNow is
+ * false): it waits for the master's access copy. Nothing for any other source.
+ * @throws UnavailableError SOURCE_NEEDS_ACCESS_COPY (503), Retry-After: estimateAccessCopySeconds.
+ */
+export function assertRenderableNow(plan: Plan, source: SourceProbe): void {
+  if (source.jp2 === undefined || jp2RenderableNow(plan, source)) return;
+  const cost = estimateJp2Decode(plan, source);
+  const at = cost.reduce === 0 ? 'full resolution' : `1/${2 ** cost.reduce}`;
+  throw new UnavailableError(
+    'SOURCE_NEEDS_ACCESS_COPY',
+    `${expected(`a decode of at most ${JP2_RENDER_NOW_SECONDS} s from a JPEG 2000 master`, 'the image', `about ${Math.ceil(cost.seconds)} s: ${cost.pixels} pixels at ${at}`)}; it is rendered from the master's access copy (a tiled pyramidal TIFF) once that is built`,
+    estimateAccessCopySeconds(source),
+  );
 }

@@ -5,12 +5,12 @@
 import sharp from 'sharp';
 import type { Sharp, SharpOptions } from 'sharp';
 import type { EncodeConfig } from '../config.js';
-import { IiifRequestError, SourceError, UnavailableError, UnsupportedError, expected } from '../errors.js';
+import { IiifRequestError, SourceError, UnsupportedError, expected } from '../errors.js';
 import { MEDIA_TYPES, RENDERABLE_FORMATS } from '../iiif/types.js';
 import type { Plan, Rect, RenderableFormat } from '../iiif/types.js';
 import { encoderSettings } from './encode.js';
 import type { EncoderSettings } from './encode.js';
-import { assertRenderMemory, estimateAccessCopySeconds, estimateJp2Decode, JP2_RENDER_NOW_SECONDS, jp2RenderableNow } from './estimate.js';
+import { assertRenderableNow, assertRenderMemory } from './estimate.js';
 import { toRenderError } from './failure.js';
 import { transformRect } from './geometry.js';
 import { decodeJp2 } from './jp2/decode.js';
@@ -123,7 +123,7 @@ export async function render(input: RenderInput, plan: Plan, source: SourceProbe
   if (chosen.output.width > limit || chosen.output.height > limit) {
     throw new UnsupportedError('FORMAT_NOT_SUPPORTED', expected(`at most ${limit} pixels a side for ${plan.format} output`, 'the size', `${chosen.output.width}x${chosen.output.height}`));
   }
-  if (!jp2RenderableNow(plan, source)) throw needsAccessCopy(plan, source);
+  assertRenderableNow(plan, source);
   assertRenderMemory(plan, source, options.memoryBudgetBytes);
   if (ranged !== undefined) {
     const stored = await passthrough(ranged, plan, chosen, source);
@@ -261,17 +261,6 @@ async function renderJp2Whole(input: Buffer | string, plan: Plan, source: Source
   } finally {
     await file.close();
   }
-}
-
-/** The 503 of a JPEG 2000 render that must wait for the master's access copy. */
-function needsAccessCopy(plan: Plan, source: SourceProbe): UnavailableError {
-  const cost = estimateJp2Decode(plan, source);
-  const at = cost.reduce === 0 ? 'full resolution' : `1/${2 ** cost.reduce}`;
-  return new UnavailableError(
-    'SOURCE_NEEDS_ACCESS_COPY',
-    `${expected(`a decode of at most ${JP2_RENDER_NOW_SECONDS} s from a JPEG 2000 master`, 'the image', `about ${Math.ceil(cost.seconds)} s: ${cost.pixels} pixels at ${at}`)}; it is rendered from the master's access copy (a tiled pyramidal TIFF) once that is built`,
-    estimateAccessCopySeconds(source),
-  );
 }
 
 function colourAtLoad(opened: Sharp, source: SourceProbe, format: RenderableFormat): Sharp {

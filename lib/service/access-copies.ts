@@ -67,6 +67,15 @@ export interface AccessCopiesDeps {
   readonly memoryBudgetBytes?: number;
 }
 
+/**
+ * Whether a master gets an access copy: one that is not read by ranges already (a tiled pyramid
+ * the tile decoder reads) and is a JPEG 2000, or larger than the policy's side.
+ */
+export function getsAccessCopy(probe: SourceProbe, policy: Pick<AccessCopyPolicy, 'minSide'>): boolean {
+  if (probe.tiff !== undefined) return false;
+  return probe.format === 'jp2' || Math.max(probe.width, probe.height) > policy.minSide;
+}
+
 /** A lease younger than this is a build going on elsewhere; an older one was abandoned. */
 export const LEASE_MS = 15 * 60_000;
 /** A request asks for a master's copy at most this often per process. */
@@ -85,9 +94,7 @@ export class AccessCopies {
 
   /** Whether this record's master wants a copy it does not have yet. */
   needs(record: SourceRecord): boolean {
-    const { probe } = record;
-    if (record.copy !== undefined || probe.tiff !== undefined) return false;
-    return probe.format === 'jp2' || Math.max(probe.width, probe.height) > this.deps.policy.minSide;
+    return record.copy === undefined && getsAccessCopy(record.probe, this.deps.policy);
   }
 
   /**

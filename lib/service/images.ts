@@ -6,12 +6,12 @@
  */
 import { RateLimitError, RectoError, UnavailableError, expected } from '../errors.js';
 import { canonicalPath, resolve, storageKey, type ImageRequest, type Limits, type Plan } from '../iiif/index.js';
-import { assertRenderMemory } from '../render/estimate.js';
+import { assertRenderableNow, assertRenderMemory } from '../render/estimate.js';
 import type { DerivativeStore, PresignedUrl } from '../store/index.js';
 import type { Producer, RenderEngine, Stored } from './produce.js';
 import { budgetCaller, type RenderBudget } from './render-budget.js';
 import { SingleFlight } from './single-flight.js';
-import { probeOf, type SourceRecord, type SourceRecords } from './source-records.js';
+import { renderProbe, type SourceRecord, type SourceRecords } from './source-records.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** A render too long for a request, handed to someone who has the time. */
@@ -141,8 +141,7 @@ export class ImageService {
 
   async #image(request: ImageRequest, record: SourceRecord, context: ImageContext): Promise<ImageAnswer> {
     const { trace } = context;
-    const probe = probeOf(record);
-    const plan = resolve(request, probe, this.options.limits);
+    const plan = resolve(request, record.probe, this.options.limits);
     const key = storageKey(plan, this.options.prefix);
     trace.key = key;
     // Signing needs no answer from S3: it runs beside the HEAD, so a hit costs one round trip.
@@ -161,7 +160,11 @@ export class ImageService {
     // A master that is not a tiled pyramid gets its access copy built once, in the background;
     // this render goes on from the master (a JPEG 2000 one only for what a reduced decode makes).
     this.options.copies?.request(record, this.deferrer);
-    // What this process could not hold is refused before anything is spent or handed on.
+    // What will be read: the copy when there is one. A JPEG 2000 render too long for a reduced
+    // decode waits for the copy (503) rather than go to a worker that could not make it either;
+    // what this process could not hold is refused before anything is spent or handed on.
+    const probe = renderProbe(record);
+    assertRenderableNow(plan, probe);
     assertRenderMemory(plan, probe, this.options.memoryBudgetBytes);
     // A new render spends the caller's budget; joining one in flight, or one handed on, does not.
     if (!this.#renders.has(key) && this.#deferred.get(key) === undefined) await this.#spend(context.caller);

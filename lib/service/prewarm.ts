@@ -18,7 +18,7 @@ import type { AccessCopies, CopyOutcome } from './access-copies.js';
 import type { Producer } from './produce.js';
 import { planJobs, type Job, type Unavailable } from './prewarm-jobs.js';
 import { selectPresets, type Preset, type Presets } from './presets.js';
-import { probeOf, type SourceRecord, type SourceRecords } from './source-records.js';
+import type { SourceRecord, SourceRecords } from './source-records.js';
 
 /** What the runner needs (the wiring's Services has it all; tests replace parts). */
 export interface PrewarmDeps {
@@ -98,13 +98,15 @@ export class Prewarmer {
     const base = { identifier, planned: 0, rendered: 0, skipped: 0, failed: [], unavailable: [], bytes: 0 };
     let copy: CopyOutcome | undefined;
     try {
-      // The copy first: the derivatives that follow are rendered from it.
-      if (request.ingest === true && options.dryRun !== true && this.deps.copies !== undefined) copy = (await this.deps.copies.ensure(identifier)).outcome;
+      // The copy first, when asked for or when derivatives are to be made from a master that
+      // needs one: they are rendered from it (a pyramid from a JPEG 2000 could not be otherwise).
       const rendering = hasDerivatives(request);
+      if ((request.ingest === true || rendering) && options.dryRun !== true && this.deps.copies !== undefined) copy = (await this.deps.copies.ensure(identifier)).outcome;
       const report = rendering
         ? await this.deps.records.withCurrent(identifier, recordOptions, (record) => this.#attempt(record, request, presets, options, started))
         : { ...base, status: 'done' as const, ms: this.now() - started };
-      return copy === undefined ? report : { ...report, copy };
+      // Said when asked for, or when something was done or found about it.
+      return copy === undefined || (copy === 'not-needed' && request.ingest !== true) ? report : { ...report, copy };
     } catch (error) {
       return { ...base, status: 'failed', ms: this.now() - started, error: failure(identifier, error), ...(copy === undefined ? {} : { copy }) };
     }
@@ -116,7 +118,7 @@ export class Prewarmer {
     const force = request.force === true;
     const { config } = this.deps;
     const plan = planJobs(
-      { identifier, source: probeOf(record), limits: config.limits, tileSize: config.tileSize, prefix: config.derivativePrefix },
+      { identifier, source: record.probe, limits: config.limits, tileSize: config.tileSize, prefix: config.derivativePrefix },
       {
         tiles: request.tiles === true,
         sizes: request.sizes === true,

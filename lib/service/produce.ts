@@ -9,7 +9,7 @@ import type { BatchHandlers, BatchInput, BatchItem, BatchRenderOptions, RenderIn
 import type { DerivativeStore, SourceStore } from '../store/index.js';
 import { sourceTarget, storedTarget, type SourceRanges } from './source-ranges.js';
 import { derivativeLifetime, type LifetimeRules } from './lifetime.js';
-import { fromJson, obtainCounted, probeOf, type RecordStats, type SourceRecord } from './source-records.js';
+import { fromJson, obtainCounted, renderProbe, type RecordStats, type SourceRecord } from './source-records.js';
 
 /** The render engine as the service sees it: lib/render, loaded on first use (tests wrap it). */
 export interface RenderEngine {
@@ -102,7 +102,7 @@ export class Producer {
   async produce(record: SourceRecord, items: readonly ProduceItem[], options: ProduceOptions = {}): Promise<void> {
     const source = fromJson(record.source);
     const open = await this.#input(record, options.trace);
-    const probe = probeOf(record);
+    const probe = renderProbe(record);
     const replace = options.replace ?? new Set<string>();
     await this.engine.renderBatch(
       { open },
@@ -127,7 +127,7 @@ export class Producer {
         },
         rendered: async (item, result) => {
           const started = this.now();
-          const lifetime = this.options.lifetimes === undefined ? 'long' : derivativeLifetime(item.plan, probe, this.options.lifetimes);
+          const lifetime = this.options.lifetimes === undefined ? 'long' : derivativeLifetime(item.plan, record.probe, this.options.lifetimes);
           const stored = await this.derivatives.put(item.key, result.data, { contentType: result.contentType, sourceEtag: source.etag, replace: replace.has(item.key), lifetime });
           if (options.trace !== undefined) options.trace.uploadMs = this.now() - started;
           options.stored?.(item, stored, result.data.length);

@@ -38,8 +38,12 @@ export interface AccessCopyRecord {
   readonly probe: SourceProbe;
 }
 
-/** What renders, info.json and planning read: the access copy when there is one, else the master. */
-export function probeOf(record: SourceRecord): SourceProbe {
+/**
+ * What renders read: the access copy when there is one, else the master. Everything a client
+ * sees (info.json, resolution, planning, storage keys) stays the master's: a copy changes how the
+ * pixels are read, never which derivatives there are.
+ */
+export function renderProbe(record: SourceRecord): SourceProbe {
   return record.copy?.probe ?? record.probe;
 }
 
@@ -64,6 +68,8 @@ export interface Probers {
   readonly ranged?: RangedProber;
   /** A JPEG 2000 by ranges, from its header (it is never decoded to be described). */
   readonly jp2?: (read: ReadRange, bytes: number) => Promise<SourceProbe>;
+  /** Whether a master so described gets an access copy (one to look for); none: never. */
+  readonly copied?: (probe: SourceProbe) => boolean;
 }
 
 /** How many bytes of a source a header-only probe reads (JPEG, PNG, GIF, WebP headers fit). */
@@ -171,8 +177,8 @@ export class SourceRecords {
   async #build(identifier: string, stats: RecordStats | undefined, persist: boolean): Promise<SourceRecord> {
     const object = await this.sources.head(identifier);
     const probe = await this.#probe(identifier, object, stats);
-    // A master read by ranges needs no copy; any other may have one, named by its ETag.
-    const copy = probe.tiff === undefined ? await this.findCopy(identifier, object, stats) : undefined;
+    // Only a master that gets a copy can have one, named by its ETag: one HEAD to know.
+    const copy = this.#probers.copied?.(probe) === true ? await this.findCopy(identifier, object, stats) : undefined;
     const record: SourceRecord = {
       schema: RECORD_SCHEMA,
       identifier,

@@ -203,7 +203,7 @@ describe('a direct invocation', () => {
     expect(error).toBeInstanceOf(RectoError);
     expect({ code: (error as RectoError).code, message: (error as RectoError).message }).toEqual({
       code: 'PREWARM_INVALID_MESSAGE',
-      message: 'Expected only the fields identifier, paths, presets, tiles, sizes, api, force for the message but received "hello"',
+      message: 'Expected only the fields identifier, paths, presets, tiles, sizes, api, force, ingest for the message but received "hello"',
     });
   });
 });

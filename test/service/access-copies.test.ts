@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessCopyKey, accessCopyPrefix, storageKey } from '../../lib/iiif/index.js';
-import { probeOf } from '../../lib/service/source-records.js';
+import { renderProbe } from '../../lib/service/source-records.js';
 import { purgeIdentifier } from '../../lib/service/purge.js';
 import { photoLike, tiff } from '../support/fixtures.js';
 import { decode } from '../support/stack.js';
@@ -95,7 +95,7 @@ describe('renders once the copy exists', () => {
     // Assess: the record names the copy; each render read a fraction of the master's bytes; the
     // pixels are the master's within a mean of 2 levels per channel.
     const record = await after.services.records.get('compare');
-    expect(probeOf(record).tiff).toBeDefined();
+    expect(renderProbe(record).tiff).toBeDefined();
     for (const bytes of read) expect(bytes).toBeLessThan(photo.length / 4);
     for (const [i, bytes] of fromCopy.entries()) expect(await meanDifference(bytes, fromMaster[i] ?? Buffer.alloc(0)), paths[i]).toBeLessThanOrEqual(2);
   }, 120_000);
