@@ -52,6 +52,8 @@ export interface LocalStackOptions {
    * created or deleted goes through the purge function's own handler, and a created one's
    * `ingest` job runs in this process's background, as the pre-warm worker would run it from the
    * queue. `npm start` turns it on; tests that upload sources and count requests leave it off.
+   * The embedded S3 only: an S3 of your own sends its events to its own notification targets,
+   * not to this process (`npx recto ingest` builds the copies there).
    */
   readonly sourceEvents?: boolean;
 }

@@ -66,7 +66,7 @@ function banner(stack: LocalStack, token: string, checks: readonly SourceCheck[]
 Recto is running at ${stack.url}/   (${stack.storage === 'embedded' ? 'embedded S3' : `S3 from S3_ENDPOINT, buckets ${stack.config.sourceBucket} and ${stack.config.derivativeBucket},`} at ${stack.s3Endpoint.href}, data in ${dataDir})
 Sources: ${identifiers.join(', ') || '(none)'}  (${uploaded} uploaded, ${skipped} already there${unreadable === 0 ? '' : `; ${unreadable} cannot be read, see the warning`})
 Auth: ${auth ? 'on' : 'OFF (IIIF_AUTH=off)'}
-${auth ? `
+${stack.storage === 'embedded' ? '' : `Uploads to ${stack.config.sourceBucket} are not seen here: after replacing or adding a large master, run npx recto purge ID and npx recto ingest ID.\n`}${auth ? `
 A token with both scopes (valid 1 hour; more with: TOKEN=$(npm run -s token)):
 
 TOKEN=${token}

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessCopyKey, accessCopyPrefix } from '../../lib/iiif/index.js';
+import { withDefaults } from '../../lib/service/prewarm.js';
+import { embeddedOnly } from '../support/external-s3.js';
 import { photoLike } from '../support/fixtures.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
@@ -38,8 +40,11 @@ async function etagOf(identifier: string): Promise<string> {
   return (await t.stack.services.sources.head(identifier)).etag;
 }
 
+// A real S3 sends its upload events to its own notification targets, not to the test's stack.
+const uploadEvents = embeddedOnly("the local stack sees uploads through the embedded S3's events; a real S3 notifies its own targets");
+
 describe('an upload to the source bucket of the local stack', () => {
-  it('gets the access copy of a large master without any command, and requests then read the copy', async () => {
+  uploadEvents('gets the access copy of a large master without any command, and requests then read the copy', async () => {
     // Prepare
     const master = await photoLike({ width: 5200, height: 3400, format: 'jpeg', quality: 90 });
 
@@ -55,7 +60,7 @@ describe('an upload to the source bucket of the local stack', () => {
     expect(Number(line?.sourceBytes)).toBeLessThan(master.length / 4);
   }, 120_000);
 
-  it('replaced, gets a new copy and loses the old one and its derivatives', async () => {
+  uploadEvents('replaced, gets a new copy and loses the old one and its derivatives', async () => {
     // Prepare: a derivative of the first version, then a second version uploaded.
     expect((await t.send('/iiif/3/uploaded/full/!300,300/0/default.jpg', { token })).status).toBe(302);
     const first = await etagOf('uploaded');
@@ -80,6 +85,26 @@ describe('an upload to the source bucket of the local stack', () => {
     // Assess
     expect(await copiesOf('small')).toEqual([]);
   }, 60_000);
+});
+
+describe("the pre-warm worker's ingest job", () => {
+  it('builds the access copy of a large master on any S3, and a tile then reads the copy by ranges, not the master', async () => {
+    // Prepare
+    const master = await photoLike({ width: 5200, height: 3400, format: 'jpeg', quality: 90, seed: 4 });
+    await t.putSource('ingested.jpg', master, 'image/jpeg');
+
+    // Act: the job the purge function queues for an upload, run as the worker runs it.
+    const report = await t.stack.services.prewarmer.run(withDefaults({ identifier: 'ingested', ingest: true }));
+    const tile = await t.send('/iiif/3/ingested/2048,1024,512,512/512,/0/default.jpg', { token });
+
+    // Assess
+    expect(report.copy).toBe('built');
+    expect(await copiesOf('ingested')).toEqual([accessCopyKey('ingested', await etagOf('ingested'), '')]);
+    expect(tile.status).toBe(302);
+    const line = t.logger.requests().find((entry) => entry.path === '/iiif/3/ingested/2048,1024,512,512/512,/0/default.jpg');
+    expect(Number(line?.sourceBytes)).toBeGreaterThan(0);
+    expect(Number(line?.sourceBytes)).toBeLessThan(master.length / 4);
+  }, 120_000);
 });
 
 describe('a JPEG 2000 master', () => {
