@@ -21,7 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import sharp from 'sharp';
-import { scriptServices } from '../../infra/cli/prewarm.js';
+import { scriptServices } from '../../infra/cli/storage-script.js';
 import { ensureDevKeys, mintDevToken } from '../../infra/local/dev-keys.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_SOURCE_BUCKET } from '../../infra/local/local-constants.js';
 import { DEFAULTS } from '../../lib/config.js';

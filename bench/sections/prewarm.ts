@@ -11,7 +11,7 @@
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { scriptServices } from '../../infra/cli/prewarm.js';
+import { scriptServices } from '../../infra/cli/storage-script.js';
 import type { ImageReport } from '../../lib/service/prewarm.js';
 import { PRODUCE_DEFAULTS } from '../../lib/service/produce.js';
 import type { BenchContext, BenchRow, BenchSection, BenchTarget, SectionResult } from '../section.js';

@@ -10,14 +10,13 @@ import '../local/quiet-runtime.js';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import cliProgress from 'cli-progress';
-import { ConfigError } from '../../lib/config.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
 import { RectoError } from '../../lib/errors.js';
 import { QueueSender } from '../../lib/queue/index.js';
 import type { CopyReport } from '../../lib/service/access-copies.js';
-import { localStackUnreachable } from '../local/script-env.js';
 import { helpHint, parseOrExit, runAsScript } from './script.js';
-import { EXIT, formatSeconds, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
+import { formatSeconds } from './prewarm.js';
+import { EXIT, identifiersFrom, withScriptServices, type CliStreams } from './storage-script.js';
 
 /** How `npm run ingest` is invoked; `npx recto ingest` passes its own words. */
 export const INGEST_SCRIPT = 'npm run ingest --';
@@ -77,26 +76,10 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     io.stderr.write(`Give identifiers, --file PATH or --all\n${hint}\n`);
     return EXIT.usage;
   }
-  const down = overrides.services?.s3 !== undefined ? undefined : await localStackUnreachable(env);
-  if (down !== undefined) {
-    io.stderr.write(`${down}\n`);
-    return EXIT.failure;
-  }
-  let services: Services | undefined;
-  try {
-    services = scriptServices(env, overrides.services);
+  return withScriptServices({ env, io, overrides: overrides.services, needsLocalStack: values.queue !== true }, (services) => {
     const identifiers = all ? services.sources.listIdentifiers() : identifiersFrom(positionals, values.file, io.stdin);
-    if (values.queue === true) return await sendToQueue(services, identifiers, env, io, overrides);
-    return await buildHere(services, identifiers, io);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.stderr.write(`${error.message}\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  } finally {
-    if (overrides.services?.s3 === undefined) services?.s3.destroy();
-  }
+    return values.queue === true ? sendToQueue(services, identifiers, env, io, overrides) : buildHere(services, identifiers, io);
+  });
 }
 
 async function buildHere(services: Services, identifiers: AsyncIterable<string>, io: CliStreams): Promise<number> {

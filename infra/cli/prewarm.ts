@@ -6,23 +6,18 @@
  */
 // First: the local tools' runtime settings (quiet-runtime.ts).
 import '../local/quiet-runtime.js';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Logger } from '@aws-lambda-powertools/logger';
 import cliProgress from 'cli-progress';
-import { ConfigError, loadConfig, type Config } from '../../lib/config.js';
-import { createServices, type ServiceOverrides, type Services } from '../../lib/entry/wiring.js';
+import type { Config } from '../../lib/config.js';
+import type { ServiceOverrides } from '../../lib/entry/wiring.js';
 import { RectoError } from '../../lib/errors.js';
 import { API_CHOICES, QueueSender, type PrewarmMessage } from '../../lib/queue/index.js';
 import { selectPresets } from '../../lib/service/presets.js';
 import { Prewarmer, type ImageReport, type ProgressEvent } from '../../lib/service/prewarm.js';
 import { PRODUCE_DEFAULTS } from '../../lib/service/produce.js';
-import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
-
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+import { EXIT, identifiersFrom, withScriptServices, type CliStreams } from './storage-script.js';
 
 /** Images pre-warmed at once (each with --concurrency renders in flight). */
 export const IMAGE_CONCURRENCY = 2;
@@ -73,17 +68,6 @@ Exit status: 0 all done, 1 something failed (listed in the summary), 2 bad usage
 export const USAGE = usage();
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-export interface CliStreams {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
-  readonly stdin?: NodeJS.ReadableStream;
-  /**
-   * The command as the user typed it, for help and hints: `npx recto prewarm`; the npm script's
-   * own words (`npm run prewarm --`) when absent.
-   */
-  readonly command?: string;
-}
 
 export interface PrewarmCliOverrides {
   /** Service overrides (an S3 client, a render engine); the S3 client is built from env otherwise. */
@@ -163,42 +147,6 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   };
 }
 
-/** The configuration and S3 client a storage script uses (the local stack's unless told otherwise). */
-export function scriptServices(env: Env, overrides: ServiceOverrides = {}): Services {
-  const script = scriptEnvironment(env);
-  // These scripts authenticate nobody: the JWT settings the function needs do not apply.
-  const config: Config = loadConfig({ ...script.env, IIIF_AUTH: 'off' });
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = script.env;
-  const region = script.env.AWS_REGION ?? script.env.AWS_DEFAULT_REGION;
-  return createServices(config, {
-    deferral: 'never',
-    // Powertools would print JSON lines on stdout, where the summary goes.
-    logger: new Logger({ serviceName: 'recto-cli', logLevel: 'ERROR' }),
-    // From the given environment (not necessarily this process's): the local stack's keys.
-    ...(region === undefined ? {} : { region }),
-    ...(accessKeyId === undefined || secretAccessKey === undefined ? {} : { credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) } }),
-    ...overrides,
-  });
-}
-
-/** Identifiers from arguments or a file, each once, in order. */
-export async function* identifiersFrom(positionals: readonly string[], file: string | undefined, stdin?: NodeJS.ReadableStream): AsyncGenerator<string> {
-  const seen = new Set<string>();
-  for (const identifier of positionals) {
-    if (seen.has(identifier)) continue;
-    seen.add(identifier);
-    yield identifier;
-  }
-  if (file === undefined) return;
-  const input = file === '-' ? (stdin ?? process.stdin) : createReadStream(path.resolve(file), 'utf8');
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    const identifier = line.trim();
-    if (identifier === '' || identifier.startsWith('#') || seen.has(identifier)) continue;
-    seen.add(identifier);
-    yield identifier;
-  }
-}
-
 /** `npm run prewarm`; returns the exit status. */
 export async function main(argv: readonly string[], env: Env = process.env, io: CliStreams = process, overrides: PrewarmCliOverrides = {}): Promise<number> {
   let options: Options | 'help';
@@ -213,30 +161,19 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     io.stdout.write(usage(io.command));
     return EXIT.ok;
   }
-  // The local stack down is not a storage outage to retry: say so, and how to start it.
-  const down = options.queue || overrides.services?.s3 !== undefined ? undefined : await localStackUnreachable(env);
-  if (down !== undefined) {
-    io.stderr.write(`${down}\n`);
-    return EXIT.failure;
-  }
-  let services: Services | undefined;
-  try {
-    services = scriptServices(env, overrides.services);
+  return withScriptServices({
+    env,
+    io,
+    overrides: overrides.services,
+    needsLocalStack: !options.queue,
+    isUsageError: (error) => error instanceof RectoError && error.code === 'PRESET_NOT_FOUND',
+  }, async (services) => {
     selectPresets(services.presets, options.request.presets ?? []);
     const identifiers = options.all ? services.sources.listIdentifiers() : identifiersFrom(options.identifiers, options.file, io.stdin);
-    if (options.queue) return await sendToQueue(services.config, options, identifiers, env, io, overrides);
+    if (options.queue) return sendToQueue(services.config, options, identifiers, env, io, overrides);
     const prewarmer = overrides.now === undefined ? services.prewarmer : new Prewarmer(services, services.presets, overrides.now);
-    return await runHere(prewarmer, options, identifiers, io, overrides);
-  } catch (error) {
-    if (error instanceof ConfigError || (error instanceof RectoError && error.code === 'PRESET_NOT_FOUND')) {
-      io.stderr.write(`${error.message}\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  } finally {
-    // Idle keep-alive sockets would hold the process open for seconds after the summary.
-    if (overrides.services?.s3 === undefined) services?.s3.destroy();
-  }
+    return runHere(prewarmer, options, identifiers, io, overrides);
+  });
 }
 
 async function sendToQueue(config: Config, options: Options, identifiers: AsyncIterable<string>, env: Env, io: CliStreams, overrides: PrewarmCliOverrides): Promise<number> {

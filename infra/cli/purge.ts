@@ -6,13 +6,11 @@
 // First: the local tools' runtime settings (quiet-runtime.ts).
 import '../local/quiet-runtime.js';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../lib/config.js';
 import { NotFoundError, RectoError } from '../../lib/errors.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
 import { purgeIdentifier, purgePrefixes } from '../../lib/service/purge.js';
-import { localStackUnreachable } from '../local/script-env.js';
 import { helpHint, parseOrExit, runAsScript } from './script.js';
-import { EXIT, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
+import { EXIT, identifiersFrom, withScriptServices, type CliStreams } from './storage-script.js';
 
 /** How `npm run purge` is invoked; `npx recto purge` passes its own words. */
 export const PURGE_SCRIPT = 'npm run purge --';
@@ -98,16 +96,8 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     io.stderr.write(`Give identifiers or --file PATH\n${hint}\n`);
     return EXIT.usage;
   }
-  // The local stack down is not a storage outage to retry: say so, and how to start it.
-  const down = overrides.services?.s3 !== undefined ? undefined : await localStackUnreachable(env);
-  if (down !== undefined) {
-    io.stderr.write(`${down}\n`);
-    return EXIT.failure;
-  }
   const dryRun = values['dry-run'] === true;
-  let services: Services | undefined;
-  try {
-    services = scriptServices(env, overrides.services);
+  return withScriptServices({ env, io, overrides: overrides.services }, async (services) => {
     let failed = 0;
     let unknown = 0;
     let total = 0;
@@ -130,15 +120,7 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     const problems = [...(failed === 0 ? [] : [`${failed} identifier(s) failed`]), ...(unknown === 0 ? [] : [`${unknown} identifier(s) unknown`])];
     io.stdout.write(`${dryRun ? 'Would delete' : 'Deleted'} ${total} object(s)${problems.length === 0 ? '' : `; ${problems.join(', ')}`}\n`);
     return failed === 0 && unknown === 0 ? EXIT.ok : EXIT.failure;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.stderr.write(`${error.message}\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  } finally {
-    if (overrides.services?.s3 === undefined) services?.s3.destroy();
-  }
+  });
 }
 
 runAsScript(import.meta.filename, (argv) => main(argv));

@@ -19,7 +19,7 @@ import { RectoError, expected } from '../../lib/errors.js';
 import { API_VERSIONS, QUALITIES, RENDERABLE_FORMATS, encodeIdentifier, type ApiVersion } from '../../lib/iiif/index.js';
 import { loadPresets, presetRequest, selectPresets } from '../../lib/service/presets.js';
 import { IMAGE_REQUEST_DEFAULTS, imageRequestPath, infoRequestPath } from './iiif-url.js';
-import type { CliStreams } from './prewarm.js';
+import type { CliStreams } from './storage-script.js';
 import { fetchFollowing, HttpError } from './recto-http.js';
 import { LOCAL_PORT } from '../local/local-constants.js';
 
@@ -519,12 +519,12 @@ function scriptStreams(io: CliIo & { readonly command: string }): CliStreams {
  * demand: it brings the AWS SDK, which `url` and `get` have no use for.
  */
 async function runPrewarm(argv: readonly string[], io: CliIo & { readonly command: string }): Promise<number> {
-  const prewarm = await import('./prewarm.js');
+  const [prewarm, { EXIT }] = await Promise.all([import('./prewarm.js'), import('./storage-script.js')]);
   // Powertools reads this from the process environment, as the script sets it.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const controller = new AbortController();
   const interrupt = (): void => {
-    if (controller.signal.aborted) process.exit(prewarm.EXIT.interrupted);
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
     io.stderr.write('\nStopping after the renders in flight (Ctrl-C again to quit now)…\n');
     controller.abort();
   };

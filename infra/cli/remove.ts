@@ -14,13 +14,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { ConfigError } from '../../lib/config.js';
 import { RectoError } from '../../lib/errors.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
-import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
+import { scriptEnvironment } from '../local/script-env.js';
 import { imageFilesFor } from '../local/sources.js';
 import { helpHint, parseOrExit, runAsScript } from './script.js';
-import { EXIT, identifiersFrom, scriptServices, type CliStreams } from './prewarm.js';
+import { EXIT, identifiersFrom, withScriptServices, type CliStreams } from './storage-script.js';
 import { purgeOne, sourceExists, unknownIdentifier } from './purge.js';
 
 /** How `npm run remove` is invoked; `npx recto remove` passes its own words. */
@@ -68,36 +67,16 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     io.stderr.write('remove works on the local stack only, but S3_ENDPOINT, SOURCE_BUCKET, DERIVATIVE_BUCKET or AWS credentials name other storage: delete masters there with that storage\'s own tools\n');
     return EXIT.usage;
   }
-  const down = overrides.services?.s3 !== undefined ? undefined : await localStackUnreachable(env);
-  if (down !== undefined) {
-    io.stderr.write(`${down}\n`);
-    return EXIT.failure;
-  }
   const dryRun = values['dry-run'] === true;
   const imageDirs = [SAMPLES_DIR, ...(env.LOCAL_IMAGES_DIR === undefined || env.LOCAL_IMAGES_DIR === '' ? [] : [path.resolve(env.LOCAL_IMAGES_DIR)])];
-  let services: Services | undefined;
-  try {
-    services = scriptServices(env, overrides.services);
+  return withScriptServices({ env, io, overrides: overrides.services }, async (services) => {
     let failed = 0;
     let unknown = 0;
     for await (const identifier of identifiersFrom(positionals, values.file, io.stdin)) {
       try {
-        const hadSource = await sourceExists(services, identifier);
-        const key = services.sources.keyFor(identifier);
-        if (hadSource) {
-          if (dryRun) io.stdout.write(`${services.config.sourceBucket}/${key}\n`);
-          else await services.s3.send(new DeleteObjectCommand({ Bucket: services.config.sourceBucket, Key: key }));
-        }
-        const result = await purgeOne(services, identifier, dryRun, io);
-        if (!hadSource && result.count === 0) {
+        if (!(await removeOne(services, identifier, { dryRun, imageDirs }, io))) {
           unknown += 1;
           io.stderr.write(`${unknownIdentifier(identifier)}\n`);
-          continue;
-        }
-        const verb = dryRun ? 'would be deleted' : 'deleted';
-        io.stdout.write(`${identifier}: ${hadSource ? `source ${verb}` : 'no source'}, ${result.count} derivative object(s) ${verb}\n`);
-        for (const file of await imageFilesFor(imageDirs, identifier)) {
-          io.stderr.write(`${identifier}: ${file} is still there: the next npm start uploads it again (delete or move it to keep ${identifier} out)\n`);
         }
       } catch (error) {
         if (!(error instanceof RectoError)) throw error;
@@ -106,15 +85,26 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
       }
     }
     return failed === 0 && unknown === 0 ? EXIT.ok : EXIT.failure;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.stderr.write(`${error.message}\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  } finally {
-    if (overrides.services?.s3 === undefined) services?.s3.destroy();
+  });
+}
+
+/** Remove one identifier's source and derivatives; false when it had neither. */
+async function removeOne(services: Services, identifier: string, options: { readonly dryRun: boolean; readonly imageDirs: readonly string[] }, io: CliStreams): Promise<boolean> {
+  const { dryRun } = options;
+  const hadSource = await sourceExists(services, identifier);
+  const key = services.sources.keyFor(identifier);
+  if (hadSource) {
+    if (dryRun) io.stdout.write(`${services.config.sourceBucket}/${key}\n`);
+    else await services.s3.send(new DeleteObjectCommand({ Bucket: services.config.sourceBucket, Key: key }));
   }
+  const result = await purgeOne(services, identifier, dryRun, io);
+  if (!hadSource && result.count === 0) return false;
+  const verb = dryRun ? 'would be deleted' : 'deleted';
+  io.stdout.write(`${identifier}: ${hadSource ? `source ${verb}` : 'no source'}, ${result.count} derivative object(s) ${verb}\n`);
+  for (const file of await imageFilesFor(options.imageDirs, identifier)) {
+    io.stderr.write(`${identifier}: ${file} is still there: the next npm start uploads it again (delete or move it to keep ${identifier} out)\n`);
+  }
+  return true;
 }
 
 runAsScript(import.meta.filename, (argv) => main(argv));

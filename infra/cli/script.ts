@@ -1,5 +1,5 @@
 /**
- * What the storage scripts (prewarm, purge, remove, ingest, invoke) share around their main():
+ * What the scripts (prewarm, purge, remove, ingest, invoke) share around their main():
  * reading their options the same way, and running as a script when they are the file node was
  * given.
  */
