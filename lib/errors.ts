@@ -114,10 +114,8 @@ export class StorageError extends RectoError {
   override readonly name = 'StorageError';
 }
 
-/** The caller has used up a rate limit for now: 429 with Retry-After. */
-export class RateLimitError extends RectoError {
-  override readonly name = 'RateLimitError';
-
+/** An answer that says when to ask again: its Retry-After header, from `retryAfterSeconds`. */
+abstract class RetryLaterError extends RectoError {
   constructor(
     code: ErrorCode,
     message: string,
@@ -131,21 +129,14 @@ export class RateLimitError extends RectoError {
   }
 }
 
-/** Storage, key servers or the render budget are unavailable for now: 503 with Retry-After. */
-export class UnavailableError extends RectoError {
-  override readonly name = 'UnavailableError';
+/** The caller has used up a rate limit for now: 429 with Retry-After. */
+export class RateLimitError extends RetryLaterError {
+  override readonly name = 'RateLimitError';
+}
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    readonly retryAfterSeconds: number,
-    options: RectoErrorOptions = {},
-  ) {
-    super(code, message, {
-      ...options,
-      headers: { ...options.headers, 'retry-after': String(retryAfterSeconds) },
-    });
-  }
+/** Storage, key servers or the render budget are unavailable for now: 503 with Retry-After. */
+export class UnavailableError extends RetryLaterError {
+  override readonly name = 'UnavailableError';
 }
 
 /**

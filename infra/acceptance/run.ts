@@ -8,6 +8,7 @@ import '../local/quiet-runtime.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAsScript } from '../cli/script.js';
 import { ensureDebianPackages } from '../debian.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,12 +24,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runAsScript(import.meta.filename, main);

@@ -16,6 +16,7 @@ import type { Context } from 'aws-lambda';
 import { DEFAULTS } from '../../lib/config.js';
 import { ensureDevKeys, mintDevToken, resolveDataDir } from '../local/dev-keys.js';
 import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
+import { runAsScript } from './script.js';
 
 export const FUNCTIONS = ['iiif', 'prewarm', 'purge'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
@@ -140,14 +141,4 @@ async function withStdoutToStderr<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.filename, main, { metrics: true });

@@ -42,10 +42,11 @@ export function helpHint(command: string): string {
  * command line's arguments, and exit with its status; a failure it did not handle prints its
  * message (not a stack: the scripts' own errors say what to do) and exits 1.
  */
-export function runAsScript(file: string, main: (argv: readonly string[]) => Promise<number>): void {
+export function runAsScript(file: string, main: (argv: readonly string[]) => Promise<number>, options: { readonly metrics?: boolean } = {}): void {
   if (process.argv[1] === undefined || path.resolve(process.argv[1]) !== path.resolve(file)) return;
-  // EMF metrics are for CloudWatch; printed locally they would bury the output.
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // EMF metrics are for CloudWatch; printed locally they would bury the output (invoke keeps
+  // them: it shows what the function prints, as sam local invoke does).
+  if (options.metrics !== true) process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
