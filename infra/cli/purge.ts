@@ -5,12 +5,11 @@
  */
 // First: the local tools' runtime settings (quiet-runtime.ts).
 import '../local/quiet-runtime.js';
-import { parseArgs } from 'node:util';
 import { NotFoundError, RectoError } from '../../lib/errors.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
 import { purgeIdentifier, purgePrefixes } from '../../lib/service/purge.js';
-import { helpHint, parseOrExit, runAsScript } from './script.js';
-import { EXIT, identifiersFrom, withScriptServices, type CliStreams } from './storage-script.js';
+import { runAsScript } from './script.js';
+import { EXIT, identifiersFrom, parseIdentifierArgs, withScriptServices, type CliStreams } from './storage-script.js';
 
 /** How `npm run purge` is invoked; `npx recto purge` passes its own words. */
 export const PURGE_SCRIPT = 'npm run purge --';
@@ -84,24 +83,14 @@ export function unknownIdentifier(identifier: string): string {
 
 export async function main(argv: readonly string[], env: Env = process.env, io: CliStreams = process, overrides: { readonly services?: ServiceOverrides } = {}): Promise<number> {
   const command = io.command ?? PURGE_SCRIPT;
-  const parsed = parseOrExit(() => parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-  }), { ...io, command }, usage);
-  if (typeof parsed === 'number') return parsed;
-  const { values, positionals } = parsed;
-  const hint = helpHint(command);
-  if (positionals.length === 0 && values.file === undefined) {
-    io.stderr.write(`Give identifiers or --file PATH\n${hint}\n`);
-    return EXIT.usage;
-  }
-  const dryRun = values['dry-run'] === true;
+  const args = parseIdentifierArgs(argv, { ...io, command }, usage);
+  if (typeof args === 'number') return args;
+  const { dryRun } = args;
   return withScriptServices({ env, io, overrides: overrides.services }, async (services) => {
     let failed = 0;
     let unknown = 0;
     let total = 0;
-    for await (const identifier of identifiersFrom(positionals, values.file, io.stdin)) {
+    for await (const identifier of identifiersFrom(args.identifiers, args.file, io.stdin)) {
       try {
         const result = await purgeOne(services, identifier, dryRun, io);
         total += result.count;

@@ -12,14 +12,13 @@
 import '../local/quiet-runtime.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { RectoError } from '../../lib/errors.js';
 import type { ServiceOverrides, Services } from '../../lib/entry/wiring.js';
 import { scriptEnvironment } from '../local/script-env.js';
 import { imageFilesFor } from '../local/sources.js';
-import { helpHint, parseOrExit, runAsScript } from './script.js';
-import { EXIT, identifiersFrom, withScriptServices, type CliStreams } from './storage-script.js';
+import { runAsScript } from './script.js';
+import { EXIT, identifiersFrom, parseIdentifierArgs, withScriptServices, type CliStreams } from './storage-script.js';
 import { purgeOne, sourceExists, unknownIdentifier } from './purge.js';
 
 /** How `npm run remove` is invoked; `npx recto remove` passes its own words. */
@@ -51,28 +50,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export async function main(argv: readonly string[], env: Env = process.env, io: CliStreams = process, overrides: { readonly services?: ServiceOverrides } = {}): Promise<number> {
   const command = io.command ?? REMOVE_SCRIPT;
-  const parsed = parseOrExit(() => parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-  }), { ...io, command }, usage);
-  if (typeof parsed === 'number') return parsed;
-  const { values, positionals } = parsed;
-  const hint = helpHint(command);
-  if (positionals.length === 0 && values.file === undefined) {
-    io.stderr.write(`Give identifiers or --file PATH\n${hint}\n`);
-    return EXIT.usage;
-  }
+  const args = parseIdentifierArgs(argv, { ...io, command }, usage);
+  if (typeof args === 'number') return args;
   if (!scriptEnvironment(env).local && overrides.services?.s3 === undefined) {
     io.stderr.write('remove works on the local stack only, but S3_ENDPOINT, SOURCE_BUCKET, DERIVATIVE_BUCKET or AWS credentials name other storage: delete masters there with that storage\'s own tools\n');
     return EXIT.usage;
   }
-  const dryRun = values['dry-run'] === true;
+  const { dryRun } = args;
   const imageDirs = [SAMPLES_DIR, ...(env.LOCAL_IMAGES_DIR === undefined || env.LOCAL_IMAGES_DIR === '' ? [] : [path.resolve(env.LOCAL_IMAGES_DIR)])];
   return withScriptServices({ env, io, overrides: overrides.services }, async (services) => {
     let failed = 0;
     let unknown = 0;
-    for await (const identifier of identifiersFrom(positionals, values.file, io.stdin)) {
+    for await (const identifier of identifiersFrom(args.identifiers, args.file, io.stdin)) {
       try {
         if (!(await removeOne(services, identifier, { dryRun, imageDirs }, io))) {
           unknown += 1;

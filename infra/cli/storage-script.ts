@@ -7,10 +7,12 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigError, loadConfig, type Config } from '../../lib/config.js';
 import { createServices, type ServiceOverrides, type Services } from '../../lib/entry/wiring.js';
 import { localStackUnreachable, scriptEnvironment } from '../local/script-env.js';
+import { helpHint, parseOrExit } from './script.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
@@ -98,4 +100,27 @@ export async function* identifiersFrom(positionals: readonly string[], file: str
     seen.add(identifier);
     yield identifier;
   }
+}
+
+/** `IDENTIFIER… [--file PATH] [--dry-run]`, as purge and remove read them. */
+export interface IdentifierArgs {
+  readonly identifiers: readonly string[];
+  readonly file: string | undefined;
+  readonly dryRun: boolean;
+}
+
+/** The identifier arguments, or the exit status to return now (--help, a bad option, none given). */
+export function parseIdentifierArgs(argv: readonly string[], io: CliStreams & { readonly command: string }, usage: (command: string) => string): IdentifierArgs | number {
+  const parsed = parseOrExit(() => parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  }), io, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  if (positionals.length === 0 && values.file === undefined) {
+    io.stderr.write(`Give identifiers or --file PATH\n${helpHint(io.command)}\n`);
+    return EXIT.usage;
+  }
+  return { identifiers: positionals, file: values.file, dryRun: values['dry-run'] === true };
 }
