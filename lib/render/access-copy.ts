@@ -37,7 +37,7 @@ import { regionTiff } from './tiff/wrap.js';
 export interface AccessCopyOptions {
   /** Tile edge of the copy (and of its every level). */
   readonly tile: 256 | 512;
-  /** JPEG quality of the tiles of 8-bit opaque masters (90 or more keeps a copy close to its master). */
+  /** JPEG quality of the tiles of 8-bit opaque masters (libvips keeps full chroma from 90 up). */
   readonly quality: number;
   /** Masters with more pixels than this are refused (SOURCE_TOO_LARGE). */
   readonly maxInputPixels: number;

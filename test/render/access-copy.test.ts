@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../lib/config.js';
 import { RectoError } from '../../lib/errors.js';
 import type { Plan } from '../../lib/iiif/types.js';
 import { buildAccessCopy, JP2_UNTILED_MAX_PIXELS, type AccessCopy } from '../../lib/render/access-copy.js';
@@ -186,6 +187,23 @@ describe('buildAccessCopy', () => {
     const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
     expect(data.length).toBe(info.width * info.height * info.channels * 2);
     expect(samples.some((v) => v % 257 !== 0)).toBe(true);
+  });
+});
+
+describe('the default quality', () => {
+  it("keeps a photo's copy under twice the master's bytes: its JPEG tiles subsample chroma, as Recto's JPEGs do", async () => {
+    // Prepare: a photo-like master as a camera or scanner writes it (JPEG, 4:2:0).
+    const master = join(directory, 'default-quality.jpg');
+    await writeFile(master, await photoLike({ width: 2400, height: 1800, format: 'jpeg', quality: 90 }));
+    const source = await probe(master, { maxInputPixels: COPY.maxInputPixels });
+
+    // Act
+    const copy = await buildAccessCopy(master, source, join(directory, 'default-quality.tif'), { ...COPY, quality: DEFAULTS.ACCESS_COPY_QUALITY });
+
+    // Assess: the pyramid adds a third; full-chroma tiles would add as much again and more.
+    const masterBytes = (await readFile(master)).length;
+    expect(copy.compression).toBe('jpeg');
+    expect(copy.bytes / masterBytes).toBeLessThan(2);
   });
 });
 
