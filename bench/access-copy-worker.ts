@@ -14,12 +14,15 @@ import { main as ingest } from '../infra/cli/ingest.js';
 import { loadConfig } from '../lib/config.js';
 import { buildAccessCopy, probe, renderMemoryBudget } from '../lib/render/index.js';
 import { peakRssMb, printResult } from './child.js';
+import { tileCoding, type TileCoding } from './tiff-tiles.js';
 
 export interface CopyWorkerResult {
   readonly ms: number;
   /** The copy's size: build only (ingest reports it in `output`). */
   readonly bytes?: number;
   readonly peakRssMb: number;
+  /** How the copy's full-resolution tiles are coded: build only. */
+  readonly coding?: TileCoding;
   /** What ingest printed (its summary and per-image line), to tell built from skipped. */
   readonly output?: string;
 }
@@ -32,7 +35,9 @@ async function build(master: string, output: string): Promise<CopyWorkerResult> 
   const started = performance.now();
   await buildAccessCopy(master, described, output, { tile: config.accessCopy.tile, quality: config.accessCopy.quality, maxInputPixels, memoryBudgetBytes: renderMemoryBudget(config.render.memoryMb) });
   const ms = performance.now() - started;
-  return { ms, bytes: (await stat(output)).size, peakRssMb: peakRssMb() };
+  // The peak first: reading the copy's structure below loads the whole copy into memory.
+  const peak = peakRssMb();
+  return { ms, bytes: (await stat(output)).size, peakRssMb: peak, coding: await tileCoding(output) };
 }
 
 async function ingestOne(identifier: string): Promise<CopyWorkerResult> {

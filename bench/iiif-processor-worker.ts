@@ -4,7 +4,7 @@
  * request twice: with the library's default (its dimension function reads the master's header
  * from a second stream of the file), and with a dimension function that returns every pyramid
  * page's size from memory (what its README recommends, found once, untimed). Run by the
- * access-copies section: `bench/iiif-processor-worker.ts ENTRY JOBS_JSON`; prints `RESULT {json}`.
+ * access-copies section: `bench/iiif-processor-worker.ts ENTRY REQUESTS_JSON`; prints `RESULT {json}`.
  * Imports nothing of Recto's renderer: iiif-processor brings its own sharp.
  */
 import { createReadStream } from 'node:fs';
@@ -12,11 +12,11 @@ import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { printResult } from './child.js';
 
-/** One source and the request paths (after the identifier) to time on it. */
-export interface ProcessorJob {
+/** One request: a source, its file, the path after the identifier. */
+export interface ProcessorRequest {
   readonly id: string;
   readonly file: string;
-  readonly paths: readonly string[];
+  readonly path: string;
 }
 
 export interface ProcessorTiming {
@@ -68,37 +68,47 @@ async function timed(make: () => ProcessorLike): Promise<{ ms: number; bytes: nu
   }
 }
 
-async function timeJob(Processor: ProcessorClass, job: ProcessorJob, timings: ProcessorTiming[], failures: Record<string, string>): Promise<void> {
-  const resolver: Resolver = () => Promise.resolve(createReadStream(job.file));
-  let dims: Dimensions;
-  try {
-    dims = await new Processor(`${BASE}/${job.id}/info.json`, resolver).dimensions();
-  } catch (error) {
-    failures[job.id] = error instanceof Error ? error.message : String(error);
-    return;
+/** Every source's pages' sizes, found once, untimed (the dimension function's answers). */
+async function describeAll(Processor: ProcessorClass, requests: readonly ProcessorRequest[], failures: Record<string, string>): Promise<Map<string, Dimensions>> {
+  const dims = new Map<string, Dimensions>();
+  for (const { id, file } of requests) {
+    if (dims.has(id) || id in failures) continue;
+    try {
+      dims.set(id, await new Processor(`${BASE}/${id}/info.json`, () => Promise.resolve(createReadStream(file))).dimensions());
+    } catch (error) {
+      failures[id] = error instanceof Error ? error.message : String(error);
+    }
   }
-  for (const path of job.paths) {
-    const url = `${BASE}/${job.id}/${path}`;
-    const plain = await timed(() => new Processor(url, resolver));
-    const given = await timed(() => new Processor(url, resolver, { dimensionFunction: () => Promise.resolve(dims) }));
-    timings.push({
-      id: job.id,
-      path,
-      defaultMs: 'ms' in plain ? plain.ms : null,
-      dimsMs: 'ms' in given ? given.ms : null,
-      bytes: 'bytes' in plain ? plain.bytes : null,
-      ...('error' in plain ? { error: plain.error } : 'error' in given ? { error: given.error } : {}),
-    });
-  }
+  return dims;
 }
 
-const [entry = '', jobsJson = '[]'] = process.argv.slice(2);
+/** One request both ways, defaults then the pages' sizes given. */
+async function timeRequest(Processor: ProcessorClass, request: ProcessorRequest, dims: Dimensions): Promise<ProcessorTiming> {
+  const resolver: Resolver = () => Promise.resolve(createReadStream(request.file));
+  const url = `${BASE}/${request.id}/${request.path}`;
+  const plain = await timed(() => new Processor(url, resolver));
+  const given = await timed(() => new Processor(url, resolver, { dimensionFunction: () => Promise.resolve(dims) }));
+  return {
+    id: request.id,
+    path: request.path,
+    defaultMs: 'ms' in plain ? plain.ms : null,
+    dimsMs: 'ms' in given ? given.ms : null,
+    bytes: 'bytes' in plain ? plain.bytes : null,
+    ...('error' in plain ? { error: plain.error } : 'error' in given ? { error: given.error } : {}),
+  };
+}
+
+const [entry = '', requestsJson = '[]'] = process.argv.slice(2);
 const { Processor } = (await import(pathToFileURL(entry).href)) as { Processor: ProcessorClass };
-const jobs = JSON.parse(jobsJson) as ProcessorJob[];
+// In the order given: the order the stack was asked in, so both warm up alike.
+const requests = JSON.parse(requestsJson) as ProcessorRequest[];
+const failures: Record<string, string> = {};
+const dims = await describeAll(Processor, requests, failures);
 // Warm: libvips loaded and its first pipeline built before anything is timed.
-const warm = jobs[0];
+const warm = requests[0];
 if (warm !== undefined) await timed(() => new Processor(`${BASE}/${warm.id}/full/64,/0/default.jpg`, () => Promise.resolve(createReadStream(warm.file))));
 const timings: ProcessorTiming[] = [];
-const failures: Record<string, string> = {};
-for (const job of jobs) await timeJob(Processor, job, timings, failures);
+for (const request of requests) {
+  if (!(request.id in failures)) timings.push(await timeRequest(Processor, request, dims.get(request.id)));
+}
 printResult({ timings, failures } satisfies ProcessorWorkerResult);

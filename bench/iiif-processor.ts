@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runWorker } from './child.js';
-import type { ProcessorJob, ProcessorWorkerResult } from './iiif-processor-worker.js';
+import type { ProcessorRequest, ProcessorWorkerResult } from './iiif-processor-worker.js';
 import type { BenchContext } from './section.js';
 
 export const IIIF_PROCESSOR_VERSION = '7.0.0';
@@ -37,7 +37,7 @@ export async function installIiifProcessor(context: BenchContext): Promise<Insta
   return { entry: join(modules, 'iiif-processor', 'dist', 'index.mjs'), sharp: (await versionAt(join(modules, 'sharp'))) ?? 'unknown' };
 }
 
-/** Each job's requests through Processor.execute() in a fresh worker process. */
-export function runIiifProcessor(context: BenchContext, entry: string, jobs: readonly ProcessorJob[]): Promise<ProcessorWorkerResult> {
-  return runWorker<ProcessorWorkerResult>(context, 'iiif-processor-worker.ts', [entry, JSON.stringify(jobs)]);
+/** The requests through Processor.execute(), in order, in a fresh worker process. */
+export function runIiifProcessor(context: BenchContext, entry: string, requests: readonly ProcessorRequest[]): Promise<ProcessorWorkerResult> {
+  return runWorker<ProcessorWorkerResult>(context, 'iiif-processor-worker.ts', [entry, JSON.stringify(requests)]);
 }

@@ -19,7 +19,10 @@ export interface RequestLine {
 }
 
 export interface RequestLog {
-  /** The first line logged for `path` (waiting for it a little: it follows the answer). */
+  /**
+   * The first line logged for `path` not taken yet (waiting for it a little: it follows the
+   * answer), taken: a path asked for again gets its own line.
+   */
   wait(path: string): Promise<RequestLine>;
 }
 
@@ -59,8 +62,12 @@ export function requestLog(child: ChildProcess): RequestLog {
     async wait(path) {
       const until = Date.now() + LOG_LINE_TIMEOUT_MS;
       for (;;) {
-        const found = lines.find((line) => line.path === path);
-        if (found !== undefined) return found;
+        const index = lines.findIndex((line) => line.path === path);
+        const found = lines[index];
+        if (found !== undefined) {
+          lines.splice(index, 1);
+          return found;
+        }
         if (Date.now() > until) throw new Error(`no request log line for ${path} on the local stack's stdout within ${LOG_LINE_TIMEOUT_MS} ms`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

@@ -9,6 +9,7 @@ import { IIIF_PROCESSOR_VERSION } from '../iiif-processor.js';
 import type { ProcessorTiming } from '../iiif-processor-worker.js';
 import { median, type BenchRow, type BenchTarget, type SectionResult } from '../section.js';
 import type { StackSample } from '../stack-client.js';
+import type { TileCoding } from '../tiff-tiles.js';
 import { MIX } from '../viewer-mix.js';
 import type { AfterIngest, Build, Comparison, Master, Masters, MixSamples, Sampled } from './access-copies.js';
 
@@ -23,6 +24,8 @@ export interface Measured {
   readonly before: MixSamples;
   readonly after: AfterIngest;
   readonly comparison: Comparison;
+  /** How the pyramidal TIFF's full-resolution tiles are coded, beside the copies'. */
+  readonly pyramidCoding: TileCoding;
   /** Load average (1 min) when the section started and ended. */
   readonly load: { readonly start: number; readonly end: number };
   /** Requests of each kind, and the ACCESS_COPY_MIN_SIDE of the "before" stack. */
@@ -185,6 +188,16 @@ function targets(tiles: TileFigures, speedups: Speedups, comparison: Comparison)
   ];
 }
 
+function describeCoding(coding: TileCoding | undefined): string {
+  return coding === undefined ? 'not read' : `${coding.compression} ${coding.colour}, ${(coding.meanTileBytes / 1024).toFixed(1)} KiB a tile on average (${coding.tiles} tiles)`;
+}
+
+/** The copies' full-resolution tiles beside the pyramid's: their bytes are what a render fetches and decodes. */
+function codingNote(builds: readonly Build[], pyramid: TileCoding): string {
+  const copies = builds.map((build) => `the ${build.master.label}'s copy: ${describeCoding(build.conversion.coding)}`);
+  return `Full-resolution tiles: ${copies.join('; ')}; the pyramidal TIFF: ${describeCoding(pyramid)}.`;
+}
+
 function firstMs(samples: readonly Sampled[] | undefined): string {
   return samples?.[0]?.sample.ms.toFixed(1) ?? '—';
 }
@@ -208,6 +221,7 @@ function notes(measured: Measured, speedups: Speedups): string[] {
     'failed' in comparison
       ? `iiif-processor: not measured: ${comparison.failed}`
       : `iiif-processor ${IIIF_PROCESSOR_VERSION} (its own sharp ${comparison.sharp}, libvips cache as it ships) in a worker process of its own, master read from local disk through a file stream resolver, no network: Processor.execute() timed in-process. "iiif-processor ms": the library's defaults (a dimension function that reads the master through a second stream); "i-p +dims ms": the pages' sizes given by a dimension function from memory. speedup = iiif-processor ms / Recto ms.`,
+    codingNote(measured.builds, measured.pyramidCoding),
     timeShares(after),
     `iiif-processor's execute() against Recto's render alone (the log line's renderMs: no HTTP, no store, no redirect), over the ${speedups.render.length} image requests: ${geometricMean(speedups.render)?.toFixed(2) ?? '—'}x (geometric mean).`,
     `Load average (1 min): ${load.start.toFixed(2)} when the section started, ${load.end.toFixed(2)} when it ended, on ${cpus().length} cores.`,

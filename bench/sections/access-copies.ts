@@ -25,18 +25,19 @@ import { createS3Client } from '../../lib/store/index.js';
 import type { CopyWorkerResult } from '../access-copy-worker.js';
 import { runWorker } from '../child.js';
 import { installIiifProcessor, IIIF_PROCESSOR_VERSION, runIiifProcessor } from '../iiif-processor.js';
-import type { ProcessorJob, ProcessorWorkerResult } from '../iiif-processor-worker.js';
+import type { ProcessorRequest, ProcessorWorkerResult } from '../iiif-processor-worker.js';
 import { jp2Master } from '../jp2-master.js';
 import { freePort, startStack, stopStack } from '../local-stack.js';
 import { requestLog, type RequestLog } from '../request-log.js';
 import type { BenchContext, BenchSection, SectionResult } from '../section.js';
 import { benchSourceFile } from '../sources.js';
 import { stackRequest, type StackSample } from '../stack-client.js';
+import { tileCoding } from '../tiff-tiles.js';
 import { MIX, mixPath, tilePath, type MixKind } from '../viewer-mix.js';
 import { accessCopiesReport } from './access-copies-report.js';
 
 /** Distinct requests per kind (each a miss), medians of these. */
-const RUNS = 5;
+const RUNS = 9;
 /** Where the full-resolution tiles are taken (0 to 1 of the width): before ingest, and after. */
 const BEFORE_COLUMN = 0.25;
 const AFTER_COLUMN = 0.6;
@@ -151,13 +152,27 @@ async function withStack<T>(context: BenchContext, env: Record<string, string>, 
   }
 }
 
-/** The kinds of the mix asked of `of`, `RUNS` times each, a run at a time as a viewer goes. */
-async function viewerMix(base: string, log: RequestLog, of: Master, kinds: readonly MixKind[], column: number): Promise<MixSamples> {
-  const samples: MixSamples = {};
+/** A master and the kinds of the mix asked of it. */
+interface Asked {
+  readonly of: Master;
+  readonly kinds: readonly MixKind[];
+}
+
+/**
+ * The mix, `RUNS` times, a run at a time as a viewer goes, the masters taking turns within each
+ * run: a process gets quicker over its first requests (its code compiled, its range cache
+ * filled), and no master should be measured on a warmer process than another.
+ */
+async function viewerMixes(base: string, log: RequestLog, asked: readonly Asked[], column: number): Promise<MixSamples[]> {
+  const samples = asked.map((): MixSamples => ({}));
   for (let run = 0; run < RUNS; run++) {
-    for (const kind of kinds) {
-      const path = mixPath(kind, SIZE, column, run, RUNS);
-      (samples[kind] ??= []).push({ path, sample: await stackRequest(base, `/iiif/3/${of.id}/${path}`, log) });
+    for (const [index, { of, kinds }] of asked.entries()) {
+      for (const kind of kinds) {
+        const path = mixPath(kind, SIZE, column, run, RUNS);
+        const sampled = { path, sample: await stackRequest(base, `/iiif/3/${of.id}/${path}`, log) };
+        const own = samples[index] ?? {};
+        (own[kind] ??= []).push(sampled);
+      }
     }
   }
   return samples;
@@ -168,7 +183,8 @@ function beforeIngest(context: BenchContext, env: Record<string, string>, jpeg: 
   context.log('access-copies: the JPEG\u2019s tiles before ingest (decoded from the master)');
   return withStack(context, { ...env, ACCESS_COPY_MIN_SIDE: NO_COPIES_MIN_SIDE }, 97, async (base, log) => {
     await stackRequest(base, `/iiif/3/${jpeg.id}/info.json`, log);
-    return viewerMix(base, log, jpeg, ['tile'], BEFORE_COLUMN);
+    const [tiles = {}] = await viewerMixes(base, log, [{ of: jpeg, kinds: ['tile'] }], BEFORE_COLUMN);
+    return tiles;
   });
 }
 
@@ -178,34 +194,46 @@ export interface AfterIngest {
   readonly jp2?: MixSamples;
 }
 
-/** Ingest, then the viewer's requests: the JPEG (now from its copy), the pyramid, the JPEG 2000's tiles. */
+/** Ingest, then the viewer's requests: the JPEG (now from its copy), the pyramid, the JPEG 2000's tiles, in turns. */
 function afterIngest(context: BenchContext, env: Record<string, string>, masters: Masters, builds: readonly Build[]): Promise<AfterIngest> {
   return withStack(context, env, 98, async (base, log) => {
     for (const build of builds) await ingest(context, build, env);
-    context.log('access-copies: a viewer\u2019s requests of the JPEG (from its copy) and of the pyramidal TIFF');
+    context.log('access-copies: a viewer\u2019s requests of the JPEG (from its copy), the pyramidal TIFF and the JPEG 2000 (from its copy), in turns');
     const kinds = MIX.map((entry) => entry.kind);
-    const jpeg = await viewerMix(base, log, masters.jpeg, kinds, AFTER_COLUMN);
-    const pyramid = await viewerMix(base, log, masters.pyramid, kinds, AFTER_COLUMN);
-    const jp2 = masters.jp2 === undefined ? undefined : await viewerMix(base, log, masters.jp2, ['info', 'tile'], AFTER_COLUMN);
+    const asked: Asked[] = [{ of: masters.jpeg, kinds }, { of: masters.pyramid, kinds }, ...(masters.jp2 === undefined ? [] : [{ of: masters.jp2, kinds: ['info', 'tile'] as const }])];
+    const [jpeg = {}, pyramid = {}, jp2] = await viewerMixes(base, log, asked, AFTER_COLUMN);
     return { jpeg, pyramid, ...(jp2 === undefined ? {} : { jp2 }) };
   });
 }
 
 export type Comparison = { readonly result: ProcessorWorkerResult; readonly sharp: string } | { readonly failed: string };
 
-/** iiif-processor on the same masters and paths as the stack got (and the JPEG 2000's info.json and a tile). */
+/** The requests of the mixes in the order the stack got them: run by run, the masters in turns. */
+function inStackOrder(mixes: readonly { of: Master; samples: MixSamples }[]): ProcessorRequest[] {
+  const requests: ProcessorRequest[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    for (const { of, samples } of mixes) {
+      for (const { kind } of MIX) {
+        const sampled = samples[kind]?.[run];
+        if (sampled !== undefined) requests.push({ id: of.id, file: of.path, path: sampled.path });
+      }
+    }
+  }
+  return requests;
+}
+
+/** iiif-processor on the same masters and paths as the stack got, in the same order (and the JPEG 2000's info.json and a tile). */
 async function compare(context: BenchContext, masters: Masters, after: AfterIngest): Promise<Comparison> {
   const installed = await installIiifProcessor(context);
   if ('failed' in installed) return installed;
-  const paths = (samples: MixSamples): string[] => MIX.flatMap(({ kind }) => (samples[kind] ?? []).map((sampled) => sampled.path));
-  const jobs: ProcessorJob[] = [
-    { id: masters.jpeg.id, file: masters.jpeg.path, paths: paths(after.jpeg) },
-    { id: masters.pyramid.id, file: masters.pyramid.path, paths: paths(after.pyramid) },
-    ...(masters.jp2 === undefined ? [] : [{ id: masters.jp2.id, file: masters.jp2.path, paths: ['info.json', tilePath(SIZE, AFTER_COLUMN, 0, RUNS)] }]),
+  const { jp2 } = masters;
+  const requests = [
+    ...inStackOrder([{ of: masters.jpeg, samples: after.jpeg }, { of: masters.pyramid, samples: after.pyramid }]),
+    ...(jp2 === undefined ? [] : ['info.json', tilePath(SIZE, AFTER_COLUMN, 0, RUNS)].map((path) => ({ id: jp2.id, file: jp2.path, path }))),
   ];
   context.log(`access-copies: iiif-processor ${IIIF_PROCESSOR_VERSION} on the same requests (worker process)`);
   try {
-    return { result: await runIiifProcessor(context, installed.entry, jobs), sharp: installed.sharp };
+    return { result: await runIiifProcessor(context, installed.entry, requests), sharp: installed.sharp };
   } catch (error) {
     return { failed: error instanceof Error ? error.message : String(error) };
   }
@@ -232,6 +260,7 @@ export const accessCopiesSection: BenchSection = {
     }
     const comparison = await compare(context, masters, after);
     const load = { start, end: loadavg()[0] ?? 0 };
-    return accessCopiesReport({ masters, builds, before, after, comparison, load, settings: { runs: RUNS, noCopiesMinSide: NO_COPIES_MIN_SIDE } });
+    const pyramidCoding = await tileCoding(masters.pyramid.path);
+    return accessCopiesReport({ masters, builds, before, after, comparison, pyramidCoding, load, settings: { runs: RUNS, noCopiesMinSide: NO_COPIES_MIN_SIDE } });
   },
 };
