@@ -21,7 +21,8 @@ export function usage(sections: readonly BenchSection[] = SECTIONS): string {
 Runs the benchmark sections (all of them, in this order, or only those named), prints one table
 with the targets each section checks, and puts their results into bench/results.json (the
 committed figures that docs/performance.md quotes): a section run replaces its earlier results,
-the others stay as they were. Generated sources are cached in .data/bench/.
+the others stay as they were. Generated sources are cached in .data/bench/, and so is
+iiif-processor (installed there with npm by the access-copies section, for its comparison).
 
 Sections:
 ${sections.map((section) => `  ${section.name.padEnd(width)}  ${section.description}`).join('\n')}

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import sharp from 'sharp';
 import { scriptServices } from '../../infra/cli/storage-script.js';
 import { ensureDevKeys, mintDevToken } from '../../infra/local/dev-keys.js';
@@ -36,6 +36,7 @@ import { purgeIdentifier } from '../../lib/service/purge.js';
 import { createS3Client } from '../../lib/store/index.js';
 import { syntheticPyramid } from '../../test/support/pyramids.js';
 import { freePort, startStack, stopStack } from '../local-stack.js';
+import { requestLog, type RequestLine } from '../request-log.js';
 import { median, type BenchContext, type BenchRow, type BenchSection, type BenchTarget, type SectionResult } from '../section.js';
 import { benchSourceFile, cachedFile } from '../sources.js';
 
@@ -47,8 +48,6 @@ const TARGET_READ_BYTES = 4 * MIB;
 const TARGET_PASSTHROUGH_MS = 2;
 /** The whole-master GET (the whole-file path's first step) is abandoned after this. */
 const WHOLE_GET_TIMEOUT_MS = 60_000;
-/** How long a request's log line may take to show on the stack's stdout. */
-const LOG_LINE_TIMEOUT_MS = 5_000;
 const RUNS = { structure: 20, passthrough: 200, decode: 40, wholeFile: 15 } as const;
 /** Fresh processes timed loading lib/render (the first render's one-off cost). */
 const LOAD_RUNS = 3;
@@ -158,55 +157,6 @@ async function viewerRequests(master: Master, path: string): Promise<ViewerReque
     tile('tile: 512 region', tileAt(master, 0.1, 0.9, 2 * TILE)),
     { name: 'thumbnail full/!400,400', path: `${base}/full/!400,400/0/default.jpg` },
   ];
-}
-
-interface RequestLine {
-  readonly path: string;
-  readonly status: number;
-  readonly sourceBytes: number;
-  readonly totalMs: number;
-  readonly renderMs?: number;
-  readonly uploadMs?: number;
-}
-
-/** The stack's request log lines (JSON on stdout, message "request"), as they arrive. */
-function requestLog(child: ChildProcess): { wait(path: string): Promise<RequestLine> } {
-  const lines: RequestLine[] = [];
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    partial += chunk.toString();
-    const complete = partial.split('\n');
-    partial = complete.pop() ?? '';
-    for (const line of complete) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        if (entry.message === 'request' && typeof entry.path === 'string' && typeof entry.sourceBytes === 'number') {
-          lines.push({
-            path: entry.path,
-            status: Number(entry.status),
-            sourceBytes: entry.sourceBytes,
-            totalMs: Number(entry.totalMs),
-            ...(typeof entry.renderMs === 'number' ? { renderMs: entry.renderMs } : {}),
-            ...(typeof entry.uploadMs === 'number' ? { uploadMs: entry.uploadMs } : {}),
-          });
-        }
-      } catch {
-        // Not a log line.
-      }
-    }
-  });
-  return {
-    async wait(path) {
-      const until = Date.now() + LOG_LINE_TIMEOUT_MS;
-      for (;;) {
-        const found = lines.find((line) => line.path === path);
-        if (found !== undefined) return found;
-        if (Date.now() > until) throw new Error(`no request log line for ${path} on the local stack's stdout within ${LOG_LINE_TIMEOUT_MS} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
-  };
 }
 
 interface RequestSample {
