@@ -5,6 +5,7 @@
  * bench/sections/access-copies.ts.
  */
 import { cpus } from 'node:os';
+import { DEFAULTS } from '../../lib/config.js';
 import { IIIF_PROCESSOR_VERSION } from '../iiif-processor.js';
 import type { ProcessorTiming } from '../iiif-processor-worker.js';
 import { median, type BenchRow, type BenchTarget, type SectionResult } from '../section.js';
@@ -213,7 +214,7 @@ function timeShares(after: AfterIngest): string {
 function notes(measured: Measured, speedups: Speedups): string[] {
   const { masters, comparison, load, after, settings } = measured;
   return [
-    `Masters: the 10000x7500 photo-like bench JPEG (q85), the pyramidal TIFF made from it (256-pixel JPEG tiles, q85) and a JPEG 2000 made from it (${masters.jp2Note}). Copies with the service's defaults: ACCESS_COPY_TILE 256, ACCESS_COPY_QUALITY 90.`,
+    `Masters: the 10000x7500 photo-like bench JPEG (q85), the pyramidal TIFF made from it (256-pixel JPEG tiles, q85) and a JPEG 2000 made from it (${masters.jp2Note}). Copies with the service's defaults: ACCESS_COPY_TILE ${DEFAULTS.ACCESS_COPY_TILE}, ACCESS_COPY_QUALITY ${DEFAULTS.ACCESS_COPY_QUALITY}.`,
     `The stack: \`npm start\` in a child process (auth off), data directory of its own; "before ingest" in a first stack process with ACCESS_COPY_MIN_SIDE=${settings.noCopiesMinSide} (so no copy is requested or built meanwhile), ingest and everything after in a second with the defaults. Every image request is a distinct derivative, a miss: render, conditional PUT, 302. "Recto ms" adds the redirect's GET of the stored image from the embedded S3, as a viewer fetches it.`,
     'Full-resolution tiles go down the image run by run (a baseline JPEG is decoded from its top to the tile\u2019s rows); before ingest at a quarter of the width, after ingest at 0.6 of it, the same rows. The thumbnail and the 1024 view move by a pixel or two a run, so each is a new derivative.',
     `info.json: the first of each master in the second stack process reads its record (the JPEG's, with its copy, stored by ingest: ${firstMs(after.jpeg.info)} ms; the pyramid's built from its directories by ranges: ${firstMs(after.pyramid.info)} ms); the other ${settings.runs - 1} answer from the record in memory, so the median is a warm info.json.`,
