@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULTS } from '../lib/config.js';
 import { configureSharp, estimateRenderSeconds, probe, render } from '../lib/render/index.js';
 import type { RenderOptions } from '../lib/render/index.js';
+import { printResult } from './child.js';
 import type { BenchSource, RequestId } from './requests.js';
 import { naivePipeline, requestsFor } from './requests.js';
 import { median } from './section.js';
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
     });
   }
   const result: WorkerResult = { source: source.id, mode, baseRssMb, requests: results };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  printResult(result);
 }
 
 main().catch((error: unknown) => {

@@ -5,10 +5,11 @@
  * (cut, then resize, no level choice, encoder defaults), and with the libvips command line as
  * the floor; with peak RSS, glibc's malloc as it comes and tuned, and the render estimate.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runWorker } from '../child.js';
 import type { BenchSource, RequestId } from '../requests.js';
 import { requestsFor, vipsCommand } from '../requests.js';
 import type { WorkerMode, WorkerResult } from '../render-worker.js';
@@ -37,25 +38,9 @@ function baseEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MALLOC_')));
 }
 
-function runWorker(context: BenchContext, source: BenchSource, mode: WorkerMode, allocator: Allocator): Promise<WorkerResult> {
+function renderWorker(context: BenchContext, source: BenchSource, mode: WorkerMode, allocator: Allocator): Promise<WorkerResult> {
   const env = allocator === 'tuned' ? { ...baseEnv(), ...TUNED_MALLOC_ENV } : baseEnv();
-  const args = ['--import', 'tsx', join(context.root, 'bench', 'render-worker.ts'), JSON.stringify(source), mode];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: context.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || line === undefined) {
-        reject(new Error(`render worker for ${source.id} (${mode}, ${allocator}) exited ${String(code)}: ${stderr.slice(-2000)}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice('RESULT '.length)) as WorkerResult);
-    });
-  });
+  return runWorker<WorkerResult>(context, 'render-worker.ts', [JSON.stringify(source), mode], env);
 }
 
 /** The vips CLI's version, or undefined when it is not installed (or BENCH_NO_VIPS is set). */
@@ -101,9 +86,9 @@ export const renderSection: BenchSection = {
     const results = new Map<string, { ours: Record<Allocator, WorkerResult>; naive: WorkerResult }>();
     for (const source of sources) {
       context.log(`render: ${source.label}`);
-      const oursGlibc = await runWorker(context, source, 'ours', 'glibc');
-      const oursTuned = await runWorker(context, source, 'ours', 'tuned');
-      const naive = await runWorker(context, source, 'naive', 'glibc');
+      const oursGlibc = await renderWorker(context, source, 'ours', 'glibc');
+      const oursTuned = await renderWorker(context, source, 'ours', 'tuned');
+      const naive = await renderWorker(context, source, 'naive', 'glibc');
       results.set(source.id, { ours: { glibc: oursGlibc, tuned: oursTuned }, naive });
     }
     const vipsTimes = new Map<string, number | null>();
