@@ -47,11 +47,10 @@ export const DEFAULTS = {
   /** Masters (not tiled pyramids) whose longer side is over this get an access copy; JPEG 2000 always. */
   ACCESS_COPY_MIN_SIDE: 4096,
   /**
-   * JPEG quality of an access copy's tiles. libvips stops subsampling chroma at 90 and above,
-   * which triples a copy (42.7 against 14.5 MiB for a 75 MP photo) for detail Recto's own 4:2:0
-   * JPEGs drop anyway; 89 is the highest quality that keeps 4:2:0.
+   * JPEG quality of an access copy's tiles: 90 keeps full chroma (libvips subsamples below 90), as
+   * JPEG 2000, TIFF and PNG masters have it; a subsampled JPEG master is copied at 89.
    */
-  ACCESS_COPY_QUALITY: 89,
+  ACCESS_COPY_QUALITY: 90,
   ACCESS_COPY_TILE: 256,
   ACCESS_COPY_WORK_DIR: '/tmp/recto-copies',
   JPEG_QUALITY: 85,

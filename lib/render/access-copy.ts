@@ -8,7 +8,8 @@
  * grey masters: CMYK and ICC-tagged masters are converted through their profiles here, as
  * render() would convert them at load, and the copy carries no profile. Renders from it then
  * need no colour management at all, and a copy is the same whatever the master's tagging. Its
- * tiles are JPEG (at the caller's quality) for 8-bit opaque masters, colour or grey; Deflate with
+ * tiles are JPEG (at the caller's quality, chroma as full as the master's) for 8-bit opaque
+ * masters, colour or grey; Deflate with
  * the horizontal predictor where JPEG would lose what the master has: alpha, 16 bits, bitonal or
  * palette images (whose hard edges and few colours JPEG smears).
  *
@@ -37,7 +38,10 @@ import { regionTiff } from './tiff/wrap.js';
 export interface AccessCopyOptions {
   /** Tile edge of the copy (and of its every level). */
   readonly tile: 256 | 512;
-  /** JPEG quality of the tiles of 8-bit opaque masters (libvips keeps full chroma from 90 up). */
+  /**
+   * JPEG quality of the tiles of 8-bit opaque masters; at most FULL_CHROMA_QUALITY - 1 for a JPEG
+   * master whose chroma is subsampled.
+   */
   readonly quality: number;
   /** Masters with more pixels than this are refused (SOURCE_TOO_LARGE). */
   readonly maxInputPixels: number;
@@ -98,7 +102,7 @@ export async function buildAccessCopy(input: string, probe: SourceProbe, output:
     await pipeline
       .tiff({
         compression,
-        ...(compression === 'jpeg' ? { quality: options.quality } : { predictor: 'horizontal' }),
+        ...(compression === 'jpeg' ? { quality: kind.subsampledChroma ? Math.min(options.quality, FULL_CHROMA_QUALITY - 1) : options.quality } : { predictor: 'horizontal' }),
         tile: true,
         tileWidth: options.tile,
         tileHeight: options.tile,
@@ -123,6 +127,13 @@ function space(kind: CopyKind): 'b-w' | 'grey16' | 'srgb' | 'rgb16' {
 }
 
 /** What the copy holds: colour or grey, 8 or 16 bits, alpha, and whether JPEG would betray it. */
+/**
+ * libvips writes a TIFF's JPEG tiles with full chroma (RGB, no subsampling) from this quality up,
+ * and YCbCr 4:2:0 below it. A master that has full chroma keeps it; a JPEG master that does not
+ * is copied just below, since full chroma would triple its copy for detail it never had.
+ */
+export const FULL_CHROMA_QUALITY = 90;
+
 interface CopyKind {
   readonly grey: boolean;
   readonly sixteen: boolean;
@@ -131,6 +142,8 @@ interface CopyKind {
   readonly lossless: boolean;
   /** Bands of the copy. */
   readonly bands: number;
+  /** A JPEG master whose chroma is subsampled (4:2:0, 4:2:2, …), as most cameras and scanners write. */
+  readonly subsampledChroma: boolean;
 }
 
 async function copyKind(input: string, probe: SourceProbe): Promise<CopyKind> {
@@ -138,6 +151,7 @@ async function copyKind(input: string, probe: SourceProbe): Promise<CopyKind> {
   const sixteen = probe.depth === 'ushort';
   const alpha = probe.hasAlpha;
   let lossless: boolean;
+  let subsampledChroma = false;
   if (probe.jp2 !== undefined) {
     lossless = probe.jp2.info.bits < 8;
   } else {
@@ -145,8 +159,9 @@ async function copyKind(input: string, probe: SourceProbe): Promise<CopyKind> {
       throw toRenderError(error, { maxInputPixels: 0, input });
     });
     lossless = metadata.isPalette || (metadata.bitsPerSample !== undefined && metadata.bitsPerSample < 8) || metadata.format === 'gif';
+    subsampledChroma = metadata.format === 'jpeg' && metadata.chromaSubsampling !== undefined && !metadata.chromaSubsampling.startsWith('4:4:4');
   }
-  return { grey, sixteen, alpha, lossless, bands: (grey ? 1 : 3) + (alpha ? 1 : 0) };
+  return { grey, sixteen, alpha, lossless, bands: (grey ? 1 : 3) + (alpha ? 1 : 0), subsampledChroma };
 }
 
 /**

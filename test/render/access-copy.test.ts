@@ -21,7 +21,7 @@ import { bufferRange } from '../../lib/render/jp2/reader.js';
 import { describeTiff } from '../../lib/render/tiff/describe.js';
 import { readTiffStructure, type TiffStructure } from '../../lib/render/tiff/structure.js';
 import { regionTiff } from '../../lib/render/tiff/wrap.js';
-import { cmykJpeg, corrupted, gridImage, iccTagged, orientedJpeg, palettePng, photoLike, sixteenBit, tiff, webp } from '../support/fixtures.js';
+import { cmykJpeg, corrupted, gridImage, iccTagged, orientedJpeg, palettePng, photoLike, photoLikeRaw, sixteenBit, tiff, webp } from '../support/fixtures.js';
 import { SIZ_AT, fixture, type FixtureName } from './jp2/support.js';
 import { makePlan, OPTIONS } from './support.js';
 
@@ -190,20 +190,37 @@ describe('buildAccessCopy', () => {
   });
 });
 
-describe('the default quality', () => {
-  it("keeps a photo's copy under twice the master's bytes: its JPEG tiles subsample chroma, as Recto's JPEGs do", async () => {
-    // Prepare: a photo-like master as a camera or scanner writes it (JPEG, 4:2:0).
-    const master = join(directory, 'default-quality.jpg');
-    await writeFile(master, await photoLike({ width: 2400, height: 1800, format: 'jpeg', quality: 90 }));
+describe('chroma at the default quality', () => {
+  /** The copy of a photo-like JPEG master written with the given chroma subsampling. */
+  async function copyOf(chromaSubsampling: '4:2:0' | '4:4:4'): Promise<{ readonly masterBytes: number; readonly copy: AccessCopy; readonly photometric: number | undefined }> {
+    const master = join(directory, `chroma-${chromaSubsampling.replace(/:/g, '')}.jpg`);
+    const raw = await photoLikeRaw({ width: 2400, height: 1800 });
+    await writeFile(master, await sharp(raw.data, { raw: { width: 2400, height: 1800, channels: raw.channels } }).jpeg({ quality: 90, chromaSubsampling }).toBuffer());
     const source = await probe(master, { maxInputPixels: COPY.maxInputPixels });
+    const output = join(directory, `chroma-${chromaSubsampling.replace(/:/g, '')}.tif`);
+    const copy = await buildAccessCopy(master, source, output, { ...COPY, quality: DEFAULTS.ACCESS_COPY_QUALITY });
+    const file = await readFile(output);
+    const { structure } = await readTiffStructure(bufferRange(file), file.length);
+    return { masterBytes: (await readFile(master)).length, copy, photometric: structure.images[0]?.photometric };
+  }
 
+  it("copies a subsampled JPEG master with subsampled tiles (YCbCr), under twice the master's bytes", async () => {
     // Act
-    const copy = await buildAccessCopy(master, source, join(directory, 'default-quality.tif'), { ...COPY, quality: DEFAULTS.ACCESS_COPY_QUALITY });
+    const { masterBytes, copy, photometric } = await copyOf('4:2:0');
 
     // Assess: the pyramid adds a third; full-chroma tiles would add as much again and more.
-    const masterBytes = (await readFile(master)).length;
     expect(copy.compression).toBe('jpeg');
+    expect(photometric).toBe(6);
     expect(copy.bytes / masterBytes).toBeLessThan(2);
+  });
+
+  it('keeps full chroma (RGB tiles) for a master that has it', async () => {
+    // Act
+    const { copy, photometric } = await copyOf('4:4:4');
+
+    // Assess
+    expect(copy.compression).toBe('jpeg');
+    expect(photometric).toBe(2);
   });
 });
 

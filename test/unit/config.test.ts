@@ -56,7 +56,7 @@ describe('loadConfig', () => {
         encode: { jpegQuality: 85, webpQuality: 80, webpEffort: 2, pngCompressionLevel: 6 },
       },
       sourceCache: { dir: '/tmp/recto-sources', maxBytes: 419_430_400 },
-      accessCopy: { minSide: 4096, quality: 89, tile: 256, workDir: '/tmp/recto-copies' },
+      accessCopy: { minSide: 4096, quality: 90, tile: 256, workDir: '/tmp/recto-copies' },
       renderRate: { perMinute: 600 },
     } satisfies Config);
     expect(DEFAULTS.IIIF_DEFAULT_VERSION).toBe('2');
