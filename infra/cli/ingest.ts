@@ -76,7 +76,7 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     io.stderr.write(`Give identifiers, --file PATH or --all\n${hint}\n`);
     return EXIT.usage;
   }
-  return withScriptServices({ env, io, overrides: overrides.services, needsLocalStack: values.queue !== true }, (services) => {
+  return withScriptServices({ env, io, overrides: overrides.services, needsLocalStack: values.queue !== true || all }, (services) => {
     const identifiers = all ? services.sources.listIdentifiers() : identifiersFrom(positionals, values.file, io.stdin);
     return values.queue === true ? sendToQueue(services, identifiers, env, io, overrides) : buildHere(services, identifiers, io);
   });

@@ -165,7 +165,8 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
     env,
     io,
     overrides: overrides.services,
-    needsLocalStack: !options.queue,
+    // A queue needs no storage, unless the sources are listed from it.
+    needsLocalStack: !options.queue || options.all,
     isUsageError: (error) => error instanceof RectoError && error.code === 'PRESET_NOT_FOUND',
   }, async (services) => {
     selectPresets(services.presets, options.request.presets ?? []);

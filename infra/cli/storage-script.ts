@@ -52,7 +52,7 @@ export interface ScriptRun {
   readonly io: CliStreams;
   /** Given services (tests): no local-stack check, and their S3 client is left open. */
   readonly overrides?: ServiceOverrides | undefined;
-  /** False when the work needs no storage of the local stack (sending to a queue). */
+  /** False when the work needs no storage of the local stack (sending given identifiers to a queue). */
   readonly needsLocalStack?: boolean;
   /** Errors besides ConfigError that mean the user asked for something that cannot be (exit 2). */
   readonly isUsageError?: (error: unknown) => boolean;

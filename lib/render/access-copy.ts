@@ -9,9 +9,9 @@
  * render() would convert them at load, and the copy carries no profile. Renders from it then
  * need no colour management at all, and a copy is the same whatever the master's tagging. Its
  * tiles are JPEG (at the caller's quality, chroma as full as the master's) for 8-bit opaque
- * masters, colour or grey; Deflate with
- * the horizontal predictor where JPEG would lose what the master has: alpha, 16 bits, bitonal or
- * palette images (whose hard edges and few colours JPEG smears).
+ * masters, colour or grey; Deflate with the horizontal predictor where JPEG would lose what the
+ * master has: alpha, 16 bits, bitonal or palette images (whose hard edges and few colours JPEG
+ * smears).
  *
  * libvips writes the pyramid (its levels are 2x2 averages, pages of the file) while it streams
  * the master through. A JPEG 2000 master is first decoded by lib/render/jp2, a band of tile rows
@@ -102,7 +102,7 @@ export async function buildAccessCopy(input: string, probe: SourceProbe, output:
     await pipeline
       .tiff({
         compression,
-        ...(compression === 'jpeg' ? { quality: kind.subsampledChroma ? Math.min(options.quality, FULL_CHROMA_QUALITY - 1) : options.quality } : { predictor: 'horizontal' }),
+        ...(compression === 'jpeg' ? { quality: jpegQuality(options.quality, kind) } : { predictor: 'horizontal' }),
         tile: true,
         tileWidth: options.tile,
         tileHeight: options.tile,
@@ -126,7 +126,6 @@ function space(kind: CopyKind): 'b-w' | 'grey16' | 'srgb' | 'rgb16' {
   return kind.grey ? (kind.sixteen ? 'grey16' : 'b-w') : kind.sixteen ? 'rgb16' : 'srgb';
 }
 
-/** What the copy holds: colour or grey, 8 or 16 bits, alpha, and whether JPEG would betray it. */
 /**
  * libvips writes a TIFF's JPEG tiles with full chroma (RGB, no subsampling) from this quality up,
  * and YCbCr 4:2:0 below it. A master that has full chroma keeps it; a JPEG master that does not
@@ -134,6 +133,7 @@ function space(kind: CopyKind): 'b-w' | 'grey16' | 'srgb' | 'rgb16' {
  */
 export const FULL_CHROMA_QUALITY = 90;
 
+/** What the copy holds: colour or grey, 8 or 16 bits, alpha, and whether JPEG would betray it. */
 interface CopyKind {
   readonly grey: boolean;
   readonly sixteen: boolean;
@@ -162,6 +162,11 @@ async function copyKind(input: string, probe: SourceProbe): Promise<CopyKind> {
     subsampledChroma = metadata.format === 'jpeg' && metadata.chromaSubsampling !== undefined && !metadata.chromaSubsampling.startsWith('4:4:4');
   }
   return { grey, sixteen, alpha, lossless, bands: (grey ? 1 : 3) + (alpha ? 1 : 0), subsampledChroma };
+}
+
+/** The tiles' quality: the caller's, below FULL_CHROMA_QUALITY for a master without full chroma. */
+function jpegQuality(quality: number, kind: CopyKind): number {
+  return kind.subsampledChroma ? Math.min(quality, FULL_CHROMA_QUALITY - 1) : quality;
 }
 
 /**

@@ -13,6 +13,10 @@ const PIXEL_LIMIT = /exceeds pixel limit/i;
 // libvips' eval watchdog, as sharp's timeout() arms it: "timeout: 42% complete".
 const TIMEOUT = /\btimeout: \d+% complete/i;
 const UNKNOWN_FORMAT = /unsupported image format|is not a known (file )?format/i;
+// sharp's own line when failOn stops a load; the warning itself sits in libvips' error buffer,
+// which is shared by the whole process, so a concurrent pipeline may have taken it.
+const FAIL_ON_NOTE = /^Warning treated as error due to failOn setting/i;
+const STOPPED_AT_WARNING = 'a damaged or truncated image (decoding stopped at a warning)';
 
 export interface FailureContext {
   readonly maxInputPixels: number;
@@ -31,7 +35,7 @@ export interface FailureContext {
 export function toRenderError(error: unknown, context: FailureContext): RectoError {
   if (error instanceof RectoError) return error;
   const raw = error instanceof Error ? error.message : typeof error === 'string' ? error : 'an unknown failure';
-  const message = scrub(firstLine(raw), context.input);
+  const message = scrub(reason(raw), context.input);
   if (PIXEL_LIMIT.test(message)) {
     return new SourceError('SOURCE_TOO_LARGE', expected(`at most ${context.maxInputPixels} pixels`, 'the source', 'a larger image'), { cause: error });
   }
@@ -47,8 +51,11 @@ function isMissingFile(error: unknown): boolean {
   return error instanceof Error && (('code' in error && error.code === 'ENOENT') || /^Input file is missing/.test(error.message));
 }
 
-function firstLine(message: string): string {
-  return message.split('\n', 1)[0]?.trim() ?? '';
+/** The first line of the libvips log that says what went wrong (not sharp's failOn note). */
+function reason(message: string): string {
+  const lines = message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  if (lines.length === 0) return '';
+  return lines.find((line) => !FAIL_ON_NOTE.test(line)) ?? STOPPED_AT_WARNING;
 }
 
 function scrub(message: string, input: Buffer | string | undefined): string {

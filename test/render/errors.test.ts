@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RectoError } from '../../lib/errors.js';
+import { toRenderError } from '../../lib/render/failure.js';
 import { probe, render } from '../../lib/render/index.js';
 import {
   NOT_AN_IMAGE, ZERO_BYTES, baselineJpeg, corrupted, gridImage, jp2Header, photoLike, pngBomb, tiff, truncated,
@@ -76,6 +77,16 @@ describe('a source that cannot be read', () => {
       { code: 'SOURCE_UNREADABLE', status: 422, message: 'Expected an image for the source but received "an empty file"' },
       { code: 'SOURCE_UNREADABLE', status: 422, message: 'Expected a readable image for the source but received "no file at the source path"' },
     ]);
+  });
+
+  it.each([
+    ['alone', 'Warning treated as error due to failOn setting', 'a damaged or truncated image (decoding stopped at a warning)'],
+    ['before the warning itself', 'Warning treated as error due to failOn setting\nVipsJpeg: premature end of JPEG image', 'VipsJpeg: premature end of JPEG image'],
+  ])("says what stopped the decode when sharp's failOn note comes %s", (_when, raw, received) => {
+    // Act
+    const error = toRenderError(new Error(raw), { maxInputPixels: 1 });
+    // Assess
+    expect([error.code, error.message]).toEqual(['SOURCE_UNREADABLE', `Expected a readable image for the source but received "${received}"`]);
   });
 
   it('keeps the sharp error as the cause', async () => {
